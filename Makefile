@@ -1,0 +1,44 @@
+# The two commands of README.md: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | cksum | cut -d' ' -f1)
+DEMO := TANFANG_DEMO=1
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint pytest bench lock clean
+
+$(STAMP): requirements/base.txt requirements/dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/base.txt -r requirements/dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: $(STAMP)
+	$(DEMO) $(BIN)/python manage.py migrate --noinput
+	$(DEMO) $(BIN)/python manage.py seed_demo
+	$(DEMO) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@echo "打开 http://$(HOST):$(PORT)/ （Ctrl-C 停止）"
+	$(DEMO) $(BIN)/gunicorn tanfang.wsgi --bind $(HOST):$(PORT) --workers 3 --access-logfile -
+
+test: $(STAMP) lint pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy tanfang
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+# Regenerate the pinned, hashed lock files after editing requirements/*.in.
+lock: $(STAMP)
+	cd requirements && ../$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links -o base.txt base.in
+	cd requirements && ../$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links -o dev.txt dev.in
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,139 @@
+"""The one way to reach data: what a user may do, and which rows they may see.
+
+Views are deny-by-default: `AccessMiddleware` refuses any view that is not
+marked with `public`, `authenticated` or `requires(...)`. Every query of
+people's data and of accounts goes through a `*_visible_to(user)` function
+here, which limits it to the user's subtree of the administrative tree; the
+`get_*_for(user, ...)` functions answer 404 for an object outside it, exactly
+as for one that does not exist.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+
+from tanfang.accounts.permissions import Perm
+from tanfang.regions.models import Region
+
+if TYPE_CHECKING:
+    from tanfang.accounts.models import User
+    from tanfang.audit.models import AuditEvent
+
+V = TypeVar("V", bound=Callable[..., Any])
+M = TypeVar("M", bound=Model)
+
+
+@dataclass(frozen=True)
+class Rule:
+    login: bool
+    perms: frozenset[Perm]
+    # Reachable before the second factor is given or an expired password changed:
+    # the pages that let the user do exactly that, and logout.
+    before_verification: bool = False
+
+
+def _mark(rule: Rule) -> Callable[[V], V]:
+    def decorate(view: V) -> V:
+        view.access_rule = rule  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def public(view: V) -> V:
+    """Anyone, signed in or not (the login page)."""
+    return _mark(Rule(login=False, perms=frozenset()))(view)
+
+
+def authenticated(view: V) -> V:
+    """Any signed-in user (home, own account)."""
+    return _mark(Rule(login=True, perms=frozenset()))(view)
+
+
+def before_verification(view: V) -> V:
+    """A signed-in user who has not yet given the second factor or renewed
+    an expired password."""
+    return _mark(Rule(login=True, perms=frozenset(), before_verification=True))(view)
+
+
+def requires(*perms: Perm) -> Callable[[V], V]:
+    """A signed-in user holding every one of `perms`."""
+    return _mark(Rule(login=True, perms=frozenset(perms)))
+
+
+def rule_of(view: Callable[..., Any]) -> Rule | None:
+    return getattr(view, "access_rule", None)
+
+
+def second_factor_given(user: Any) -> bool:
+    """django-otp's middleware gives the request's user `is_verified()`."""
+    is_verified = getattr(user, "is_verified", None)
+    return bool(is_verified is not None and is_verified())
+
+
+def can(user: Any, perm: Perm) -> bool:
+    return bool(user.is_authenticated and user.can(perm))
+
+
+def check(user: Any, perm: Perm) -> None:
+    if not can(user, perm):
+        raise PermissionDenied
+
+
+def _get_or_404(queryset: QuerySet[M], **lookup: Any) -> M:
+    found = queryset.filter(**lookup).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def scope(user: "User", queryset: QuerySet[M], code_field: str) -> QuerySet[M]:
+    """Rows whose region code (`code_field`) lies in the user's subtree."""
+    return queryset.filter(**{f"{code_field}__startswith": user.region.prefix})
+
+
+def in_scope(user: "User", code: str) -> bool:
+    return code.startswith(user.region.prefix)
+
+
+# The administrative tree ------------------------------------------------------
+
+
+def regions_visible_to(user: "User") -> QuerySet[Region]:
+    return scope(user, Region.objects.all(), "code")
+
+
+def get_region_for(user: "User", code: str) -> Region:
+    return _get_or_404(regions_visible_to(user), code=code)
+
+
+# Accounts ---------------------------------------------------------------------
+
+
+def accounts_visible_to(user: "User") -> "QuerySet[User]":
+    from tanfang.accounts.models import User
+
+    check(user, Perm.ACCOUNTS_MANAGE)
+    return scope(user, User.objects.select_related("region"), "region_id")
+
+
+def get_account_for(user: "User", pk: int) -> "User":
+    return _get_or_404(accounts_visible_to(user), pk=pk)
+
+
+# The audit log ----------------------------------------------------------------
+
+
+def audit_events_visible_to(user: "User") -> "QuerySet[AuditEvent]":
+    """Events of the auditor's subtree, and failed logins for unknown usernames,
+    which belong to no region and which every auditor must be able to see."""
+    from tanfang.audit.models import AuditEvent
+
+    check(user, Perm.AUDIT_VIEW)
+    return AuditEvent.objects.filter(
+        Q(region_code__startswith=user.region.prefix) | Q(region_code="")
+    )

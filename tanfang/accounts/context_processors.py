@@ -1,0 +1,31 @@
+"""The navigation bar: the pages the signed-in user's role can reach."""
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from tanfang.accounts.permissions import Perm
+
+# (label, url name, permission or None for every signed-in user); the order is the bar's.
+NAVIGATION = [
+    ("首页", "home", None),
+    ("行政区划", "regions:root", Perm.REGIONS_VIEW),
+    ("区划导入", "regions:import", Perm.REGIONS_MANAGE),
+    ("账号管理", "accounts:user_list", Perm.ACCOUNTS_MANAGE),
+    ("审计日志", "audit:list", Perm.AUDIT_VIEW),
+    ("我的账号", "accounts:me", None),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": []}
+    current = request.resolver_match.view_name if request.resolver_match else ""
+    items = [
+        {"label": label, "url": reverse(name), "active": name == current}
+        for label, name, perm in NAVIGATION
+        if perm is None or user.can(perm)
+    ]
+    return {"nav": items}

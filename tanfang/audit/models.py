@@ -1,0 +1,60 @@
+"""The append-only audit log (NONFUNCTIONAL.md "Audit trail").
+
+Rows are only ever inserted. Database triggers (see `guard.py`, installed by
+the migration) make UPDATE and DELETE fail for the application itself, on
+SQLite and PostgreSQL alike.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Action(models.TextChoices):
+    LOGIN = "login", "登录成功"
+    LOGIN_FAILED = "login_failed", "登录失败"
+    LOCKOUT = "lockout", "账号锁定"
+    LOGOUT = "logout", "退出登录"
+    SESSION_EXPIRED = "session_expired", "会话超时"
+    PASSWORD_CHANGED = "password_changed", "修改密码"
+    PASSWORD_RESET = "password_reset", "重置密码"
+    OTP_DEVICE_ADDED = "otp_added", "绑定动态口令"
+    OTP_DEVICE_REMOVED = "otp_removed", "解绑动态口令"
+    OTP_FAILED = "otp_failed", "动态口令错误"
+    OTP_VERIFIED = "otp_verified", "动态口令验证通过"
+    ACCOUNT_CREATED = "account_created", "创建账号"
+    ACCOUNT_CHANGED = "account_changed", "修改账号"
+    ACCOUNT_UNLOCKED = "account_unlocked", "解除锁定"
+    REGIONS_IMPORTED = "regions_imported", "导入行政区划"
+    REGION_RENAMED = "region_renamed", "区划更名"
+
+
+class AuditEvent(models.Model):
+    at = models.DateTimeField("时间", default=timezone.now, db_index=True)
+    action = models.CharField("操作", max_length=40, choices=Action.choices, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Kept as typed, so a failed login for a name that does not exist is recorded too.
+    username = models.CharField("用户名", max_length=150, blank=True)
+    # The region the event belongs to, for scoping the auditor's view; blank
+    # when unknown (a failed login for a username that does not exist).
+    region_code = models.CharField("所属区划", max_length=12, blank=True, db_index=True)
+    ip_address = models.GenericIPAddressField("IP 地址", null=True, blank=True)
+    user_agent = models.CharField("客户端", max_length=300, blank=True)
+    object_type = models.CharField("对象类型", max_length=40, blank=True)
+    object_id = models.CharField("对象", max_length=64, blank=True)
+    detail = models.JSONField("详情", default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "审计记录"
+        verbose_name_plural = "审计记录"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.get_action_display()}"

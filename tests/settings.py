@@ -1,0 +1,15 @@
+"""Settings for the test suite: production settings with test-only speedups."""
+
+import os
+
+os.environ.setdefault(
+    "TANFANG_STATIC_STORAGE", "django.contrib.staticfiles.storage.StaticFilesStorage"
+)
+
+from tanfang.settings import *  # noqa: E402, F403
+
+# Hashing with argon2 at full cost would make the suite minutes slower; the
+# hasher choice itself is tested against tanfang.settings.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S303
+SECURE_SSL_REDIRECT = False
+TANFANG_REQUIRE_2FA = True
