@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/mypy tanfang
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

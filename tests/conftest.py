@@ -5,10 +5,12 @@ The tree: 福建省 > 泉州市 > 石狮市 (the demo county) with two townships
 one village, for outsiders at every level.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -17,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from tanfang.accounts.middleware import LAST_SEEN, STARTED
 from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Role
+from tanfang.audit import guard
 from tanfang.regions.models import Kind, Level, Region
 
 PASSWORD = "Tanfang@2026"
@@ -114,3 +117,27 @@ def client_for(users: dict[str, User]) -> Callable[[str], Client]:
 def aware(*args: int) -> datetime:
     """A moment in Asia/Shanghai: aware(2026, 11, 23, 9, 0)."""
     return timezone.make_aware(datetime(*args))  # noqa: DTZ001
+
+
+# The audit table refuses DELETE (tanfang/audit/guard.py), but a test that
+# commits (live_server, transaction=True) is cleaned up by deleting every row of
+# every table. For those tests only, the guard is lifted just before the clean-up
+# and put back right after it; every other test runs inside the guard.
+_guard_lifted = {"lifted": False}
+
+
+@pytest.fixture
+def _audit_guard_back(django_db_blocker: Any) -> Iterator[None]:
+    yield
+    if _guard_lifted["lifted"]:
+        with django_db_blocker.unblock():
+            guard.install(connection)
+        _guard_lifted["lifted"] = False
+
+
+@pytest.fixture
+def _django_db_helper(_audit_guard_back: None, _django_db_helper: None) -> Iterator[None]:
+    yield
+    if not connection.in_atomic_block:
+        guard.remove(connection)
+        _guard_lifted["lifted"] = True

@@ -93,7 +93,7 @@ def _get_or_404(queryset: QuerySet[M], **lookup: Any) -> M:
 
 def scope(user: "User", queryset: QuerySet[M], code_field: str) -> QuerySet[M]:
     """Rows whose region code (`code_field`) lies in the user's subtree."""
-    return queryset.filter(**{f"{code_field}__startswith": user.region.prefix})
+    return queryset.filter(user.region.subtree(code_field))
 
 
 def in_scope(user: "User", code: str) -> bool:
@@ -118,7 +118,7 @@ def accounts_visible_to(user: "User") -> "QuerySet[User]":
     from tanfang.accounts.models import User
 
     check(user, Perm.ACCOUNTS_MANAGE)
-    return scope(user, User.objects.select_related("region"), "region_id")
+    return scope(user, User.objects.select_related("region"), "region__code")
 
 
 def get_account_for(user: "User", pk: int) -> "User":
@@ -134,6 +134,4 @@ def audit_events_visible_to(user: "User") -> "QuerySet[AuditEvent]":
     from tanfang.audit.models import AuditEvent
 
     check(user, Perm.AUDIT_VIEW)
-    return AuditEvent.objects.filter(
-        Q(region_code__startswith=user.region.prefix) | Q(region_code="")
-    )
+    return AuditEvent.objects.filter(user.region.subtree("region_code") | Q(region_code=""))

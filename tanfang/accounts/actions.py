@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tanfang.accounts.models import PasswordHistory, User
-from tanfang.accounts.permissions import Perm, Role, policy_of
+from tanfang.accounts.permissions import ADMINISTRATORS, Perm, Role, policy_of
 from tanfang.audit.actions import record
 from tanfang.audit.models import Action
 from tanfang.regions.models import Level, Region
@@ -22,12 +22,13 @@ def check_role_fits_region(role: str, region: Region) -> None:
         raise ValidationError({"region": f"{Role(role).label}只能设在以下层级：{allowed}。"})
 
 
-def _check_may_manage(acting_user: User, region: Region) -> None:
-    """Security administrators manage accounts of their own subtree only."""
-    if not acting_user.can(Perm.ACCOUNTS_MANAGE) or not region.code.startswith(
-        acting_user.region.prefix
-    ):
+def _check_may_manage(acting_user: User, region: Region, *roles: str) -> None:
+    """Security administrators manage accounts of their own subtree only, and the
+    accounts of the three administrators only strictly below their own node."""
+    if not acting_user.can(Perm.ACCOUNTS_MANAGE) or not acting_user.region.contains(region.code):
         raise PermissionDenied
+    if ADMINISTRATORS.intersection(roles) and region.level <= acting_user.region.level:
+        raise ValidationError("系统管理员、安全管理员、审计员的账号须由上级安全管理员管理。")
 
 
 def _store_password(user: User, raw_password: str, *, temporary: bool) -> None:
@@ -48,7 +49,7 @@ def create_account(
     request: HttpRequest | None = None,
 ) -> tuple[User, str]:
     """A new account with a one-time password that must be changed at first login."""
-    _check_may_manage(acting_user, region)
+    _check_may_manage(acting_user, region, role)
     check_role_fits_region(role, region)
     user = User(username=username, full_name=full_name, role=role, region=region)
     user.full_clean(exclude=["password"])
@@ -67,6 +68,27 @@ def create_account(
 
 
 @transaction.atomic
+def create_account_from_server(
+    *, username: str, full_name: str, role: str, region: Region
+) -> tuple[User, str]:
+    """The first administrators of a deployment, made by an operator on the
+    server (`manage.py create_account`), where no higher level exists to do it."""
+    check_role_fits_region(role, region)
+    user = User(username=username, full_name=full_name, role=role, region=region)
+    user.full_clean(exclude=["password"])
+    user.save()
+    temporary = generate_temporary_password()
+    _store_password(user, temporary, temporary=True)
+    record(
+        Action.ACCOUNT_CREATED,
+        region_code=region.code,
+        target=user,
+        detail={"username": username, "role": role, "region": region.code, "via": "command"},
+    )
+    return user, temporary
+
+
+@transaction.atomic
 def change_account(
     *,
     acting_user: User,
@@ -77,11 +99,11 @@ def change_account(
     is_active: bool,
     request: HttpRequest | None = None,
 ) -> User:
-    _check_may_manage(acting_user, user.region)
-    _check_may_manage(acting_user, region)
     if user.pk == acting_user.pk and (role != user.role or region != user.region or not is_active):
         # 三员分立: no administrator grants a role to, or disables, themselves.
         raise ValidationError("不能修改自己的角色、所属区划或启用状态。")
+    _check_may_manage(acting_user, user.region, user.role)
+    _check_may_manage(acting_user, region, role)
     check_role_fits_region(role, region)
     before = {
         "full_name": user.full_name,
@@ -120,9 +142,9 @@ def change_password(
 @transaction.atomic
 def reset_password(*, acting_user: User, user: User, request: HttpRequest | None = None) -> str:
     """A one-time password from the security administrator; the user must change it."""
-    _check_may_manage(acting_user, user.region)
     if user.pk == acting_user.pk:
         raise ValidationError("不能重置自己的密码，请在“我的账号”中修改。")
+    _check_may_manage(acting_user, user.region, user.role)
     temporary = generate_temporary_password()
     _store_password(user, temporary, temporary=True)
     record(
@@ -138,7 +160,7 @@ def reset_password(*, acting_user: User, user: User, request: HttpRequest | None
 @transaction.atomic
 def unlock_account(*, acting_user: User, user: User, request: HttpRequest | None = None) -> int:
     """Lift a lockout before its 30 minutes are over."""
-    _check_may_manage(acting_user, user.region)
+    _check_may_manage(acting_user, user.region, user.role)
     cleared = int(axes_reset(username=user.username))
     record(
         Action.ACCOUNT_UNLOCKED,
@@ -180,7 +202,7 @@ def remove_totp_devices(
 ) -> int:
     """For a lost phone: the security administrator clears the device; the user
     binds a new one at the next login."""
-    _check_may_manage(acting_user, user.region)
+    _check_may_manage(acting_user, user.region, user.role)
     removed: int = TOTPDevice.objects.filter(user=user).delete()[0]
     record(
         Action.OTP_DEVICE_REMOVED,

@@ -8,6 +8,7 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.http import HttpRequest
 
+from tanfang.accounts.middleware import EXPIRED_FLAG
 from tanfang.audit.actions import record
 from tanfang.audit.models import Action
 
@@ -63,6 +64,8 @@ def on_locked_out(
 
 
 def on_logout(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    if getattr(request, EXPIRED_FLAG, False):
+        return  # SessionLimitsMiddleware has recorded it as `session_expired`
     if user is not None:
         record(Action.LOGOUT, actor=user, request=request)
 

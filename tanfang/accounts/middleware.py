@@ -21,6 +21,9 @@ from tanfang.audit.models import Action
 
 STARTED = "tanfang_started"
 LAST_SEEN = "tanfang_last_seen"
+# Set on a request whose session this middleware ends, so that the logout it
+# causes is not recorded as one the user asked for.
+EXPIRED_FLAG = "tanfang_session_expired"
 
 
 def _read_time(value: Any) -> datetime | None:
@@ -56,6 +59,7 @@ class SessionLimitsMiddleware:
                 record(
                     Action.SESSION_EXPIRED, actor=user, request=request, detail={"reason": reason}
                 )
+                setattr(request, EXPIRED_FLAG, True)
                 logout(request)
                 messages.info(request, "登录已超时，请重新登录。")
                 return _to_login(request)

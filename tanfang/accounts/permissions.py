@@ -127,5 +127,11 @@ ROLES: dict[Role, RolePolicy] = {
 }
 
 
+# 三员: their accounts are managed only from a higher level (or from the server's
+# command line at the top), so that no security administrator can take over the
+# auditor's or a fellow administrator's account at their own level.
+ADMINISTRATORS = frozenset({Role.SYSADMIN, Role.SECADMIN, Role.AUDITOR})
+
+
 def policy_of(role: str) -> RolePolicy:
     return ROLES[Role(role)]

@@ -124,7 +124,8 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
             messages.success(request, "动态口令已绑定。")
             return HttpResponseRedirect(_safe_next(request) or reverse("accounts:me"))
         form.add_error("token", "动态口令不正确，请确认手机时间准确后重试。")
-    if device is None or request.method == "GET":
+    if device is None:
+        # A page reload keeps the key a phone may already have scanned.
         device = actions.start_totp_setup(acting_user=user)
     qr = segno.make(device.config_url, error="m")
     context = {
@@ -192,14 +193,20 @@ def user_list(request: HttpRequest) -> HttpResponse:
             accounts = accounts.filter(Q(username__icontains=query) | Q(full_name__icontains=query))
         if role := form.cleaned_data["role"]:
             accounts = accounts.filter(role=role)
+    elif form.is_bound:
+        # A filter that could not be read must not look like one that matched everything.
+        accounts = accounts.none()
     page = Paginator(accounts.order_by("region_id", "username"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     locked = _locked_usernames([account.username for account in page])
+    # The page links keep the search and the role filter.
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "accounts/user_list.html",
-        {"form": form, "page": page, "locked": locked},
+        {"form": form, "page": page, "locked": locked, "query": query.urlencode()},
     )
 
 
@@ -309,8 +316,12 @@ def user_reset_password(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def user_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
     account = access.get_account_for(_user(request), user_id)
-    actions.unlock_account(acting_user=_user(request), user=account, request=request)
-    messages.success(request, f"已解除 {account.username} 的登录锁定。")
+    try:
+        actions.unlock_account(acting_user=_user(request), user=account, request=request)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, f"已解除 {account.username} 的登录锁定。")
     return redirect("accounts:user_detail", user_id=account.pk)
 
 
@@ -318,6 +329,10 @@ def user_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def user_reset_otp(request: HttpRequest, user_id: int) -> HttpResponse:
     account = access.get_account_for(_user(request), user_id)
-    actions.remove_totp_devices(acting_user=_user(request), user=account, request=request)
-    messages.success(request, f"已解绑 {account.username} 的动态口令，其下次登录时需重新绑定。")
+    try:
+        actions.remove_totp_devices(acting_user=_user(request), user=account, request=request)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, f"已解绑 {account.username} 的动态口令，其下次登录时需重新绑定。")
     return redirect("accounts:user_detail", user_id=account.pk)

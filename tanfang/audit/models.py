@@ -25,6 +25,7 @@ class Action(models.TextChoices):
     ACCOUNT_CREATED = "account_created", "创建账号"
     ACCOUNT_CHANGED = "account_changed", "修改账号"
     ACCOUNT_UNLOCKED = "account_unlocked", "解除锁定"
+    AUDIT_VIEWED = "audit_viewed", "查阅审计日志"
     REGIONS_IMPORTED = "regions_imported", "导入行政区划"
     REGION_RENAMED = "region_renamed", "区划更名"
 

@@ -8,7 +8,9 @@ from django.utils import timezone
 from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
+from tanfang.audit.actions import record
 from tanfang.audit.forms import EventFilterForm
+from tanfang.audit.models import Action
 
 PAGE_SIZE = 50
 
@@ -31,11 +33,16 @@ def event_list(request: HttpRequest) -> HttpResponse:
         if data["until"]:
             end = datetime.combine(data["until"] + timedelta(days=1), time.min, zone)
             events = events.filter(at__lt=end)
+    elif form.is_bound:
+        # A filter that could not be read must not look like one that matched everything.
+        events = events.none()
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(
-        request,
-        "audit/list.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+    response = render(
+        request, "audit/list.html", {"form": form, "page": page, "query": query.urlencode()}
     )
+    # Reading the log is itself logged (NONFUNCTIONAL.md "Audit trail": who read
+    # what), after the page is drawn so that it does not list its own reading.
+    record(Action.AUDIT_VIEWED, actor=user, request=request, detail={"query": request.GET.dict()})
+    return response

@@ -16,7 +16,15 @@ from django.http import HttpRequest
 
 from tanfang.audit.actions import record
 from tanfang.audit.models import Action
-from tanfang.regions.models import CODE_LENGTH, Kind, Level, Region, level_of_code, parent_code_of
+from tanfang.regions.models import (
+    CODE_LENGTH,
+    Kind,
+    Level,
+    Region,
+    has_empty_segment,
+    level_of_code,
+    parent_code_of,
+)
 
 if TYPE_CHECKING:
     from tanfang.accounts.models import User
@@ -57,6 +65,9 @@ class RegionRow:
     code: str
     name: str
     kind: str
+    # Cells beyond the header's columns: most likely an unquoted comma in a name,
+    # which would otherwise cut the name short without a word.
+    extra: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,8 +82,10 @@ def parse_kind(value: str) -> str | None:
     value = value.strip()
     if not value:
         return ""
-    if value.isdigit() and len(value) == 3:
-        return {"1": Kind.URBAN, "2": Kind.RURAL}.get(value[0])
+    if value.isascii() and value.isdigit() and len(value) == 3:
+        if 111 <= int(value) <= 123:
+            return Kind.URBAN
+        return Kind.RURAL if value[0] == "2" else None
     return KIND_WORDS.get(value.lower())
 
 
@@ -93,18 +106,29 @@ def read_rows(text: str) -> list[RegionRow]:
         if not any(cell.strip() for cell in cells):
             continue
         padded = [*cells, "", ""]
-        rows.append(RegionRow(number, padded[0].strip(), padded[1].strip(), padded[2].strip()))
+        kind = padded[2].strip() if len(header) == 3 else ""
+        extra = any(cell.strip() for cell in cells[len(header) :])
+        rows.append(RegionRow(number, padded[0].strip(), padded[1].strip(), kind, extra))
     return rows
 
 
-def _check(rows: Iterable[RegionRow], apply_renames: bool) -> list[RowError]:
+def _check(
+    rows: Iterable[RegionRow], apply_renames: bool, within: Region | None = None
+) -> list[RowError]:
     rows = list(rows)
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     valid_codes = set()
     for row in rows:
-        if not (row.code.isdigit() and len(row.code) == CODE_LENGTH):
+        # isascii: str.isdigit() also accepts full-width digits and superscripts.
+        if not (row.code.isascii() and row.code.isdigit() and len(row.code) == CODE_LENGTH):
             errors.append(RowError(row.row, row.code, "代码应为 12 位数字"))
+            continue
+        if has_empty_segment(row.code):
+            errors.append(RowError(row.row, row.code, "代码的省、市、县、乡各段不能为全 0"))
+            continue
+        if within is not None and not within.contains(row.code):
+            errors.append(RowError(row.row, row.code, "不在您的管辖范围内"))
             continue
         if row.code in seen:
             errors.append(RowError(row.row, row.code, f"代码与第 {seen[row.code]} 行重复"))
@@ -119,6 +143,8 @@ def _check(rows: Iterable[RegionRow], apply_renames: bool) -> list[RowError]:
     for row in rows:
         if row.code not in valid_codes or seen.get(row.code) != row.row:
             continue
+        if row.extra:
+            errors.append(RowError(row.row, row.code, "列数多于表头；名称含逗号时请加引号"))
         if not row.name:
             errors.append(RowError(row.row, row.code, "名称不能为空"))
         elif len(row.name) > 100:
@@ -155,42 +181,45 @@ def import_regions(
     apply_renames: bool = False,
     source: str = "",
     request: HttpRequest | None = None,
+    within: Region | None = None,
 ) -> ImportSummary:
-    """Load or update nodes from a CSV; all or nothing."""
+    """Load or update nodes from a CSV; all or nothing. With `within` (the acting
+    administrator's node), a row outside that subtree is one more bad row."""
     rows = read_rows(text)
-    errors = _check(rows, apply_renames)
+    errors = _check(rows, apply_renames, within)
     if errors:
         raise ImportRejected(errors)
     existing = {
         region.code: region for region in Region.objects.filter(code__in=[r.code for r in rows])
     }
-    created = changed = unchanged = 0
+    new: list[Region] = []
+    changed: list[Region] = []
     renames = []
-    # Parents first, so that each child's parent row exists when it is inserted.
-    for row in sorted(rows, key=lambda r: (level_of_code(r.code), r.code)):
+    for row in rows:
         level = level_of_code(row.code)
         kind = parse_kind(row.kind) or (default_kind(row.code) if level == Level.VILLAGE else "")
         region = existing.get(row.code)
         if region is None:
-            Region.objects.create(
-                code=row.code,
-                name=row.name,
-                level=level,
-                kind=kind,
-                parent_id=parent_code_of(row.code),
+            parent = parent_code_of(row.code)
+            new.append(
+                Region(code=row.code, name=row.name, level=level, kind=kind, parent_id=parent)
             )
-            created += 1
         elif region.name != row.name or (row.kind and region.kind != kind):
             if region.name != row.name:
                 renames.append([row.code, region.name, row.name])
             region.name = row.name
             if row.kind:
                 region.kind = kind
-            region.save(update_fields=["name", "kind"])
-            changed += 1
-        else:
-            unchanged += 1
-    summary = ImportSummary(created=created, changed=changed, unchanged=unchanged)
+            changed.append(region)
+    # Parents first, so that each child's parent row exists when it is inserted
+    # (foreign keys are checked at once on SQLite).
+    new.sort(key=lambda region: (region.level, region.code))
+    Region.objects.bulk_create(new, batch_size=2000)
+    Region.objects.bulk_update(changed, ["name", "kind"], batch_size=2000)
+    created = len(new)
+    summary = ImportSummary(
+        created=created, changed=len(changed), unchanged=len(rows) - created - len(changed)
+    )
     record(
         Action.REGIONS_IMPORTED,
         actor=acting_user,
@@ -198,9 +227,9 @@ def import_regions(
         region_code=_common_root(rows),
         detail={
             "source": source,
-            "created": created,
-            "changed": changed,
-            "unchanged": unchanged,
+            "created": summary.created,
+            "changed": summary.changed,
+            "unchanged": summary.unchanged,
             "renames": renames,
         },
     )

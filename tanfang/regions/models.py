@@ -6,6 +6,7 @@ primary key, with no recursive query (ARCHITECTURE.md).
 """
 
 from django.db import models
+from django.db.models import Q
 
 
 class Level(models.IntegerChoices):
@@ -34,6 +35,26 @@ def level_of_code(code: str) -> Level:
         if code[start : PREFIX_LENGTH[level]].strip("0"):
             return level
     return Level.PROVINCE
+
+
+def in_subtree(field: str, prefix: str) -> Q:
+    """Rows whose 12-digit code in `field` lies under the node with `prefix`.
+
+    The same as `field LIKE 'prefix%'`, written as a range because SQLite's
+    case-insensitive LIKE cannot use the index; the range can on every database.
+    """
+    return Q(**{f"{field}__gte": prefix.ljust(CODE_LENGTH, "0")}) & Q(
+        **{f"{field}__lte": prefix.ljust(CODE_LENGTH, "9")}
+    )
+
+
+def has_empty_segment(code: str) -> bool:
+    """True for a code with an all-zero segment above its level (350581000201:
+    a village directly under a county), or for 000000000000."""
+    level = level_of_code(code)
+    starts = [0, *(PREFIX_LENGTH[Level(n)] for n in range(Level.PROVINCE, level))]
+    ends = [PREFIX_LENGTH[Level(n)] for n in range(Level.PROVINCE, level + 1)]
+    return any(not code[start:end].strip("0") for start, end in zip(starts, ends, strict=True))
 
 
 def parent_code_of(code: str) -> str | None:
@@ -77,6 +98,10 @@ class Region(models.Model):
     def prefix(self) -> str:
         """The leading digits shared by this node and everything under it."""
         return self.code[: PREFIX_LENGTH[Level(self.level)]]
+
+    def subtree(self, field: str = "code") -> Q:
+        """A filter for the rows under this node by their code in `field`."""
+        return in_subtree(field, self.prefix)
 
     def contains(self, code: str) -> bool:
         return code.startswith(self.prefix)

@@ -12,7 +12,7 @@ def children_with_counts(region: Region) -> list[tuple[Region, int]]:
         return [(child, 0) for child in children]
     width = PREFIX_LENGTH[Level(region.level + 1)]
     counts = dict(
-        Region.objects.filter(code__startswith=region.prefix, level=Level.VILLAGE)
+        Region.objects.filter(region.subtree(), level=Level.VILLAGE)
         .annotate(branch=Substr("code", 1, width))
         .values("branch")
         .annotate(n=Count("code"))

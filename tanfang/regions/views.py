@@ -67,31 +67,16 @@ def import_page(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     context: dict[str, object] = {"form": form}
     if request.method == "POST" and form.is_valid():
-        text = form.cleaned_data["file"]
-        outside = _rows_outside_scope(user, text)
         try:
-            if outside:
-                raise actions.ImportRejected(outside)
+            # A system administrator loads only nodes of their own subtree.
             context["summary"] = actions.import_regions(
                 acting_user=user,
-                text=text,
+                text=form.cleaned_data["file"],
                 apply_renames=form.cleaned_data["apply_renames"],
                 source=str(getattr(request.FILES.get("file"), "name", "")),
                 request=request,
+                within=user.region,
             )
         except actions.ImportRejected as rejected:
             context["errors"] = rejected.errors
     return render(request, "regions/import.html", context)
-
-
-def _rows_outside_scope(user: User, text: str) -> list[actions.RowError]:
-    """A system administrator loads only nodes of their own subtree."""
-    try:
-        rows = actions.read_rows(text)
-    except actions.ImportRejected as rejected:
-        return rejected.errors
-    return [
-        actions.RowError(row.row, row.code, "不在您的管辖范围内")
-        for row in rows
-        if not access.in_scope(user, row.code)
-    ]

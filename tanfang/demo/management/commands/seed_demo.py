@@ -8,7 +8,7 @@ from tanfang.accounts.models import PasswordHistory, User
 from tanfang.accounts.permissions import Role
 from tanfang.demo.regions import demo_tree_csv
 from tanfang.regions.actions import import_regions, read_rows
-from tanfang.regions.models import Level, Region
+from tanfang.regions.models import Level, Region, in_subtree
 
 DEMO_PASSWORD = "Tanfang@2026"  # noqa: S105 - printed on the console by `make run`
 
@@ -49,7 +49,7 @@ class Command(BaseCommand):
             "city": Region.objects.get(code=CITY),
             "township": Region.objects.get(code=TOWNSHIP),
             "village": Region.objects.filter(
-                code__startswith=TOWNSHIP[:9], level=Level.VILLAGE
+                in_subtree("code", TOWNSHIP[:9]), level=Level.VILLAGE
             ).first(),
         }
         created = 0
@@ -73,5 +73,5 @@ class Command(BaseCommand):
             "region"
         ):
             self.stdout.write(
-                f"  {user.username:<11} {user.get_role_display():<10} {user.region.name}"
+                f"  {user.username:<11} {user.get_role_display()} · {user.region.name}"
             )

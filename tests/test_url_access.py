@@ -1,0 +1,297 @@
+"""The route walk: every URL of the project, found in the root URLconf, is
+checked for an access rule, refused to anonymous visitors, refused (403) to a
+role without its permission, and answered with 404 when its URL names an
+object of the neighbouring region (NONFUNCTIONAL.md "Scope": no IDOR).
+
+A new route is covered without touching this file, unless it has a URL kwarg
+this file does not know: then add to `OBJECT_IN` how to find such an object
+under a given node of the tree.
+"""
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, include, path, resolve
+from django.urls.resolvers import RoutePattern
+
+from tanfang.accounts.access import Rule, rule_of
+from tanfang.accounts.models import User
+from tanfang.audit.models import AuditEvent
+from tanfang.regions.models import Region
+from tests.conftest import OTHER_COUNTY, TOWNSHIP_B, USERS, VILLAGE_B, sign_in
+
+# Routes ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    route: str  # "accounts/users/<int:user_id>/"
+    name: str  # "accounts:user_detail"
+    callback: Callable[..., Any]
+    converters: dict[str, Any] = field(hash=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def kwargs(self) -> list[str]:
+        return list(self.converters)
+
+    @property
+    def rule(self) -> Rule:
+        rule = rule_of(self.callback)
+        assert rule is not None, f"{self} has no access rule"
+        return rule
+
+    def url(self, values: dict[str, object]) -> str:
+        def fill(match: re.Match[str]) -> str:
+            name = match["parameter"]
+            return str(self.converters[name].to_url(values[name]))
+
+        return "/" + _PARAMETER.sub(fill, self.route)
+
+
+_PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<parameter>[^>]+)>")
+
+
+def walk(
+    patterns: list[URLPattern | URLResolver],
+    prefix: str = "",
+    namespace: str = "",
+    converters: dict[str, Any] | None = None,
+) -> Iterator[Route]:
+    for entry in patterns:
+        if not isinstance(entry.pattern, RoutePattern):
+            raise AssertionError(
+                f"{prefix}{entry.pattern}: the route walk understands path() only, "
+                "not re_path(); write the route with path() and converters"
+            )
+        route = prefix + str(entry.pattern)
+        known = {**(converters or {}), **entry.pattern.converters}
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from walk(entry.url_patterns, route, inner, known)
+        else:
+            name = f"{namespace}{entry.name}" if entry.name else f"/{route}"
+            yield Route(route, name, entry.callback, known)
+
+
+ROUTES = list(walk(get_resolver().url_patterns))
+WITH_KWARGS = [route for route in ROUTES if route.kwargs]
+WITH_PERMS = [route for route in ROUTES if rule_of(route.callback) and route.rule.perms]
+
+# URL kwargs -------------------------------------------------------------------
+
+
+def _account_under(place: Region) -> int:
+    account = User.objects.filter(region__code__startswith=place.prefix).order_by("pk").first()
+    assert account is not None, f"no account under {place.name} in tests/conftest.py"
+    return account.pk
+
+
+# kwarg name -> the value naming an object that lies under `place`, a node of
+# the tree (晋江市, 宝盖镇 or 村B in the walk). A route with a kwarg missing
+# here fails the walk: add it, creating the object under `place` if needed.
+OBJECT_IN: dict[str, Callable[[Region], object]] = {
+    "code": lambda place: place.code,
+    "user_id": _account_under,
+}
+
+
+def fill(route: Route, place: Region) -> dict[str, object]:
+    unknown = [name for name in route.kwargs if name not in OBJECT_IN]
+    if unknown:
+        pytest.fail(
+            f"{route} ({route.route}) has the URL kwarg(s) {unknown} which the route walk "
+            "does not know: add to OBJECT_IN in tests/test_url_access.py a function "
+            "returning the value of such an object under the given region"
+        )
+    return {name: OBJECT_IN[name](place) for name in route.kwargs}
+
+
+# Users ------------------------------------------------------------------------
+
+# Fixed users of 石狮市 trying the objects of the neighbouring node at their own
+# level: (the users, in the order tried; the node whose objects they must not reach).
+NEIGHBOURS = [
+    (["county", "sysadmin", "secadmin", "auditor"], OTHER_COUNTY),  # 石狮市 / 晋江市
+    (["township_a"], TOWNSHIP_B),  # 灵秀镇 / 宝盖镇
+    (["liaison_a", "visitor_a"], VILLAGE_B),  # 村A / 村B
+]
+
+
+def is_public(route: Route) -> bool:
+    rule = rule_of(route.callback)
+    return rule is not None and not rule.login
+
+
+def holds(user: User, rule: Rule) -> bool:
+    return all(user.can(perm) for perm in rule.perms)
+
+
+def allowed_methods(response: HttpResponse) -> set[str]:
+    return {method.strip() for method in response.get("Allow", "").split(",")}
+
+
+# The tests --------------------------------------------------------------------
+
+
+def test_it_finds_the_routes_of_every_app():
+    names = {route.name for route in ROUTES}
+
+    assert {
+        "home",
+        "accounts:login",
+        "accounts:user_list",
+        "accounts:user_detail",
+        "regions:detail",
+        "regions:rename",
+        "audit:list",
+    } <= names
+    assert next(r for r in ROUTES if r.name == "accounts:user_detail").kwargs == ["user_id"]
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_it_marks_every_view_with_an_access_rule(route):
+    assert rule_of(route.callback) is not None, (
+        f"{route} ({route.callback.__module__}.{route.callback.__name__}) has no access rule: "
+        "decorate it with access.public, access.authenticated or access.requires(...)"
+    )
+
+
+def test_it_makes_only_the_login_page_public():
+    assert {route.name for route in ROUTES if is_public(route)} == {"accounts:login"}
+
+
+def test_it_shows_the_login_page_to_an_anonymous_visitor(client, db):
+    assert client.get("/accounts/login/").status_code == 200
+    assert client.post("/accounts/login/").status_code == 200
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if not is_public(r)], ids=str)
+def test_it_refuses_an_anonymous_visitor(route, client, users, regions):
+    url = route.url(fill(route, regions[OTHER_COUNTY]))
+    events = AuditEvent.objects.count()
+
+    for method in (client.get, client.post):
+        response = method(url)
+        assert response.status_code in {302, 401, 403, 405}, f"{method.__name__} {url}"
+        if response.status_code == 302:
+            assert response["Location"].startswith("/accounts/login/"), url
+
+    assert AuditEvent.objects.count() == events
+
+
+@pytest.mark.parametrize("route", WITH_KWARGS, ids=str)
+def test_it_answers_404_for_an_object_of_the_neighbouring_region(route, users, regions):
+    rule = route.rule
+    tried = 0
+    for names, code in NEIGHBOURS:
+        place = regions[code]
+        values = fill(route, place)
+        url = route.url(values)
+        assert resolve(url).func == route.callback, url
+        outsiders = [users[name] for name in names if holds(users[name], rule)]
+        for outsider in outsiders:
+            client = sign_in(Client(), outsider)
+            events = AuditEvent.objects.count()
+            statuses = {}
+            for method in ("get", "post"):
+                response = getattr(client, method)(url)
+                statuses[method] = response.status_code
+                if response.status_code == 405:
+                    assert method.upper() not in allowed_methods(response), url
+                else:
+                    assert response.status_code == 404, (
+                        f"{outsider.username} of {outsider.region.name} got "
+                        f"{response.status_code} for {method.upper()} {url} "
+                        f"(an object of {place.name}); expected 404"
+                    )
+            assert 404 in statuses.values(), f"{url}: {statuses}"
+            assert AuditEvent.objects.count() == events, f"{url} wrote to the audit log"
+            tried += 1
+        if outsiders:
+            _check_the_object_exists(route, url, outsiders[0], place)
+    assert tried, (
+        f"{route}: no fixed user of 石狮市 holds {sorted(rule.perms)}; "
+        "add one to NEIGHBOURS in tests/test_url_access.py"
+    )
+
+
+def _check_the_object_exists(route: Route, url: str, outsider: User, place: Region) -> None:
+    """The same request by a user of the same role bound to `place` is not a 404,
+    so the 404s above come from the scope, not from a missing object."""
+    insider = User.objects.create_user(
+        f"insider_{outsider.role}_{place.code}",
+        "Tanfang@2026",
+        full_name="insider",
+        role=outsider.role,
+        region=place,
+    )
+    client = sign_in(Client(), insider)
+    response = client.get(url)
+    if response.status_code == 405:
+        response = client.post(url)
+    assert response.status_code not in {403, 404, 405}, (
+        f"{route}: {insider.role} of {place.name} got {response.status_code} for {url}; "
+        "the object OBJECT_IN gives must exist and be reachable from its own region"
+    )
+
+
+@pytest.mark.parametrize("route", WITH_PERMS, ids=str)
+def test_it_refuses_a_user_without_the_permission_with_403(route, users):
+    lacking = [user for user in users.values() if not holds(user, route.rule)]
+    assert lacking, f"{route}: every fixed user may use it"
+
+    for user in lacking:
+        url = route.url(fill(route, user.region))
+        client = sign_in(Client(), user)
+        for method in (client.get, client.post):
+            response = method(url)
+            assert response.status_code == 403, (
+                f"{user.username} ({user.get_role_display()}) got {response.status_code} "
+                f"for {method.__name__.upper()} {url}; expected 403"
+            )
+
+
+def test_it_has_a_fixed_user_for_every_name_the_walk_uses():
+    for names, _ in NEIGHBOURS:
+        assert set(names) <= set(USERS)
+
+
+# A view without an access rule, mounted next to the project's routes.
+
+
+def _unmarked(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("should never be seen")
+
+
+urlpatterns = [path("unmarked/", _unmarked), path("", include("tanfang.urls"))]
+
+
+@pytest.mark.urls(__name__)
+def test_it_refuses_a_view_without_an_access_rule(client_for):
+    response = client_for("county").get("/unmarked/")
+
+    assert response.status_code == 403
+    assert "should never be seen" not in response.content.decode()
+
+
+@pytest.mark.urls(__name__)
+def test_it_refuses_a_view_without_an_access_rule_to_anonymous_visitors(client, db):
+    assert client.get("/unmarked/").status_code == 403
+
+
+@pytest.mark.urls(__name__)
+def test_it_names_the_unmarked_view_in_debug_mode(client_for, settings):
+    settings.DEBUG = True
+    client = client_for("county")
+
+    with pytest.raises(ImproperlyConfigured, match="_unmarked"):
+        client.get("/unmarked/")
