@@ -13,3 +13,7 @@ from tanfang.settings import *  # noqa: E402, F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S303
 SECURE_SSL_REDIRECT = False
 TANFANG_REQUIRE_2FA = True
+
+# Live-server threads open their own connections; persistent ones would outlive
+# the threads and keep PostgreSQL from dropping the test database.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from django.db import connections
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -38,6 +39,9 @@ def browser() -> Iterator[object]:
             launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             yield launched
             launched.close()
+            # Queries made while Playwright's loop runs use connections of that
+            # context; close them, or PostgreSQL cannot drop the test database.
+            connections.close_all()
     finally:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
