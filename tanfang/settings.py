@@ -175,8 +175,14 @@ AXES_HTTP_RESPONSE_CODE = 403
 # The client address for the lockout and the audit log (django-ipware). Only
 # behind a known number of reverse proxies is X-Forwarded-For believed; a
 # client could otherwise write any address into it.
+# Each proxy appends the address it received from to X-Forwarded-For, so the
+# client is the entry TANFANG_PROXY_COUNT places from the right; django-ipware
+# counts the proxies after the first (0: the rightmost entry).
 PROXY_COUNT = int(os.environ.get("TANFANG_PROXY_COUNT", "0"))
-AXES_IPWARE_PROXY_COUNT = PROXY_COUNT or None
+AXES_IPWARE_PROXY_COUNT = PROXY_COUNT - 1 if PROXY_COUNT else None
+# Not strict: a client may put forged entries in front; they are skipped, not
+# a reason to fall back to the proxy's own address.
+IPWARE_STRICT = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
     ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if PROXY_COUNT else ["REMOTE_ADDR"]
 )

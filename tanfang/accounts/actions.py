@@ -41,49 +41,37 @@ def _store_password(user: User, raw_password: str, *, temporary: bool) -> None:
 @transaction.atomic
 def create_account(
     *,
-    acting_user: User,
+    acting_user: User | None,
     username: str,
     full_name: str,
     role: str,
     region: Region,
     request: HttpRequest | None = None,
 ) -> tuple[User, str]:
-    """A new account with a one-time password that must be changed at first login."""
-    _check_may_manage(acting_user, region, role)
+    """A new account with a one-time password that must be changed at first login.
+
+    `acting_user` is None only for `manage.py create_account`: the first
+    administrators of a deployment, made by an operator on the server where no
+    higher level exists to make them.
+    """
+    if acting_user is not None:
+        _check_may_manage(acting_user, region, role)
     check_role_fits_region(role, region)
     user = User(username=username, full_name=full_name, role=role, region=region)
     user.full_clean(exclude=["password"])
     user.save()
     temporary = generate_temporary_password()
     _store_password(user, temporary, temporary=True)
+    detail = {"username": username, "role": role, "region": region.code}
+    if acting_user is None:
+        detail["via"] = "command"
     record(
         Action.ACCOUNT_CREATED,
         actor=acting_user,
         request=request,
         region_code=region.code,
         target=user,
-        detail={"username": username, "role": role, "region": region.code},
-    )
-    return user, temporary
-
-
-@transaction.atomic
-def create_account_from_server(
-    *, username: str, full_name: str, role: str, region: Region
-) -> tuple[User, str]:
-    """The first administrators of a deployment, made by an operator on the
-    server (`manage.py create_account`), where no higher level exists to do it."""
-    check_role_fits_region(role, region)
-    user = User(username=username, full_name=full_name, role=role, region=region)
-    user.full_clean(exclude=["password"])
-    user.save()
-    temporary = generate_temporary_password()
-    _store_password(user, temporary, temporary=True)
-    record(
-        Action.ACCOUNT_CREATED,
-        region_code=region.code,
-        target=user,
-        detail={"username": username, "role": role, "region": region.code, "via": "command"},
+        detail=detail,
     )
     return user, temporary
 

@@ -3,6 +3,7 @@ transaction, so the entry and the change commit or fail together."""
 
 from typing import Any
 
+from axes.helpers import get_client_ip_address
 from django.http import HttpRequest
 
 from tanfang.audit.models import Action, AuditEvent
@@ -11,9 +12,10 @@ from tanfang.audit.models import Action, AuditEvent
 def client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
-    # axes has already resolved the client address (honouring the proxy settings).
-    ip = getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR")
-    return ip or None
+    # The same address django-axes locks on, read by django-ipware with the
+    # proxy settings (settings.AXES_IPWARE_*).
+    ip = getattr(request, "axes_ip_address", None) or get_client_ip_address(request)
+    return str(ip) if ip else None
 
 
 def record(

@@ -3,7 +3,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tanfang.accounts.actions import create_account_from_server
+from tanfang.accounts.actions import create_account
 from tanfang.accounts.permissions import Role
 from tanfang.regions.models import Region
 
@@ -27,8 +27,8 @@ class Command(BaseCommand):
         if node is None:
             raise CommandError(f"区划代码 {region} 不存在。")
         try:
-            user, temporary = create_account_from_server(
-                username=username, full_name=name, role=role, region=node
+            user, temporary = create_account(
+                acting_user=None, username=username, full_name=name, role=role, region=node
             )
         except ValidationError as error:
             raise CommandError("；".join(error.messages)) from error
