@@ -89,7 +89,12 @@ class EditAccountForm(AccountForm):
 
 
 class AccountFilterForm(forms.Form):
-    q = forms.CharField(label="用户名或姓名", required=False, max_length=50)
+    q = forms.CharField(
+        label="用户名或姓名",
+        required=False,
+        max_length=50,
+        widget=forms.TextInput(attrs={"placeholder": "用户名或姓名", "type": "search"}),
+    )
     role = forms.ChoiceField(
         label="角色", required=False, choices=[("", "全部角色"), *Role.choices]
     )

@@ -4,7 +4,12 @@ from tanfang.audit.models import Action
 
 
 class EventFilterForm(forms.Form):
-    username = forms.CharField(label="用户名", required=False, max_length=150)
+    username = forms.CharField(
+        label="用户名",
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"placeholder": "用户名", "type": "search"}),
+    )
     action = forms.ChoiceField(
         label="操作", required=False, choices=[("", "全部操作"), *Action.choices]
     )
