@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from tanfang.accounts.permissions import Perm
 from tanfang.regions.models import Region
@@ -67,6 +67,15 @@ def requires(*perms: Perm) -> Callable[[V], V]:
 
 def rule_of(view: Callable[..., Any]) -> Rule | None:
     return getattr(view, "access_rule", None)
+
+
+def signed_in_user(request: HttpRequest) -> "User":
+    """The request's user, in a view whose rule requires signing in."""
+    from tanfang.accounts.models import User
+
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
 
 
 def second_factor_given(user: Any) -> bool:

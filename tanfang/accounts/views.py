@@ -27,18 +27,11 @@ from tanfang.accounts.forms import (
     TokenForm,
 )
 from tanfang.accounts.middleware import start_session_clock
-from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
 from tanfang.audit.actions import record
 from tanfang.audit.models import Action
 
 PAGE_SIZE = 50
-
-
-def _user(request: HttpRequest) -> User:
-    """The signed-in user; the access rule of the view guarantees there is one."""
-    assert isinstance(request.user, User)  # noqa: S101
-    return request.user
 
 
 def _safe_next(request: HttpRequest) -> str | None:
@@ -52,7 +45,7 @@ def _safe_next(request: HttpRequest) -> str | None:
 
 @access.authenticated
 def home(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = access.signed_in_user(request)
     return render(request, "accounts/home.html", {"region": user.region})
 
 
@@ -88,7 +81,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @access.before_verification
 def otp_view(request: HttpRequest) -> HttpResponse:
     """The second factor after the password: enter the code, or bind a phone first."""
-    user = _user(request)
+    user = access.signed_in_user(request)
     if access.second_factor_given(user):
         return redirect("home")
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
@@ -110,7 +103,7 @@ def otp_view(request: HttpRequest) -> HttpResponse:
 def otp_setup(request: HttpRequest) -> HttpResponse:
     """Bind a phone authenticator. A user who already has one must first prove it,
     or a stolen password alone could replace the second factor."""
-    user = _user(request)
+    user = access.signed_in_user(request)
     has_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
     if has_device and not access.second_factor_given(user):
         return redirect("accounts:otp")
@@ -144,7 +137,7 @@ def _group(key: bytes) -> str:
 
 @access.authenticated
 def my_account(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = access.signed_in_user(request)
     has_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
     return render(
         request,
@@ -160,7 +153,7 @@ def my_account(request: HttpRequest) -> HttpResponse:
 
 @access.before_verification
 def password_view(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = access.signed_in_user(request)
     if user.needs_second_factor(settings.TANFANG_REQUIRE_2FA) and not access.second_factor_given(
         user
     ):
@@ -185,7 +178,7 @@ def password_view(request: HttpRequest) -> HttpResponse:
 
 @access.requires(Perm.ACCOUNTS_MANAGE)
 def user_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = access.signed_in_user(request)
     form = AccountFilterForm(request.GET or None)
     accounts = access.accounts_visible_to(user)
     if form.is_valid():
@@ -223,7 +216,7 @@ def _locked_usernames(usernames: list[str]) -> set[str]:
 
 @access.requires(Perm.ACCOUNTS_MANAGE)
 def user_create(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = access.signed_in_user(request)
     initial = {"region": request.GET.get("region", "")}
     form = NewAccountForm(request.POST or None, acting_user=user, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -260,7 +253,7 @@ def _add_errors(form: NewAccountForm | EditAccountForm, error: ValidationError) 
 
 @access.requires(Perm.ACCOUNTS_MANAGE)
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
-    user = _user(request)
+    user = access.signed_in_user(request)
     account = access.get_account_for(user, user_id)
     initial = {
         "full_name": account.full_name,
@@ -298,7 +291,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
 @access.requires(Perm.ACCOUNTS_MANAGE)
 @require_POST
 def user_reset_password(request: HttpRequest, user_id: int) -> HttpResponse:
-    user = _user(request)
+    user = access.signed_in_user(request)
     account = access.get_account_for(user, user_id)
     try:
         temporary = actions.reset_password(acting_user=user, user=account, request=request)
@@ -315,9 +308,11 @@ def user_reset_password(request: HttpRequest, user_id: int) -> HttpResponse:
 @access.requires(Perm.ACCOUNTS_MANAGE)
 @require_POST
 def user_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
-    account = access.get_account_for(_user(request), user_id)
+    account = access.get_account_for(access.signed_in_user(request), user_id)
     try:
-        actions.unlock_account(acting_user=_user(request), user=account, request=request)
+        actions.unlock_account(
+            acting_user=access.signed_in_user(request), user=account, request=request
+        )
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:
@@ -328,9 +323,11 @@ def user_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
 @access.requires(Perm.ACCOUNTS_MANAGE)
 @require_POST
 def user_reset_otp(request: HttpRequest, user_id: int) -> HttpResponse:
-    account = access.get_account_for(_user(request), user_id)
+    account = access.get_account_for(access.signed_in_user(request), user_id)
     try:
-        actions.remove_totp_devices(acting_user=_user(request), user=account, request=request)
+        actions.remove_totp_devices(
+            acting_user=access.signed_in_user(request), user=account, request=request
+        )
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:

@@ -6,7 +6,6 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from tanfang.accounts import access
-from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
 from tanfang.audit.actions import record
 from tanfang.audit.forms import EventFilterForm
@@ -17,8 +16,7 @@ PAGE_SIZE = 50
 
 @access.requires(Perm.AUDIT_VIEW)
 def event_list(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101
+    user = access.signed_in_user(request)
     events = access.audit_events_visible_to(user).select_related("actor")
     form = EventFilterForm(request.GET or None)
     if form.is_valid():

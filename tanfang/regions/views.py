@@ -5,26 +5,20 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from tanfang.accounts import access
-from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
 from tanfang.regions import actions
 from tanfang.regions.forms import ImportForm, RenameForm
 from tanfang.regions.queries import children_with_counts
 
 
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)  # noqa: S101
-    return request.user
-
-
 @access.requires(Perm.REGIONS_VIEW)
 def tree_root(request: HttpRequest) -> HttpResponse:
-    return redirect("regions:detail", code=_user(request).region_id)
+    return redirect("regions:detail", code=access.signed_in_user(request).region_id)
 
 
 @access.requires(Perm.REGIONS_VIEW)
 def detail(request: HttpRequest, code: str) -> HttpResponse:
-    user = _user(request)
+    user = access.signed_in_user(request)
     region = access.get_region_for(user, code)
     # The path from the user's own node down to this one.
     path = list(
@@ -44,7 +38,7 @@ def detail(request: HttpRequest, code: str) -> HttpResponse:
 @access.requires(Perm.REGIONS_MANAGE)
 @require_POST
 def rename(request: HttpRequest, code: str) -> HttpResponse:
-    user = _user(request)
+    user = access.signed_in_user(request)
     region = access.get_region_for(user, code)
     form = RenameForm(request.POST)
     if form.is_valid():
@@ -63,7 +57,7 @@ def rename(request: HttpRequest, code: str) -> HttpResponse:
 
 @access.requires(Perm.REGIONS_MANAGE)
 def import_page(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = access.signed_in_user(request)
     form = ImportForm(request.POST or None, request.FILES or None)
     context: dict[str, object] = {"form": form}
     if request.method == "POST" and form.is_valid():
