@@ -28,11 +28,14 @@ class Action(models.TextChoices):
     AUDIT_VIEWED = "audit_viewed", "查阅审计日志"
     REGIONS_IMPORTED = "regions_imported", "导入行政区划"
     REGION_RENAMED = "region_renamed", "区划更名"
+    ELDER_REGISTERED = "elder_registered", "老年人建档"
 
 
 class AuditEvent(models.Model):
     at = models.DateTimeField("时间", default=timezone.now, db_index=True)
-    action = models.CharField("操作", max_length=40, choices=Action.choices, db_index=True)
+    # Without `choices`, so that a new kind of event needs no migration; the
+    # label comes from Action (`action_label`).
+    action = models.CharField("操作", max_length=40, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="操作人",
@@ -58,4 +61,11 @@ class AuditEvent(models.Model):
         verbose_name_plural = "审计记录"
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.get_action_display()}"
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.action_label}"
+
+    @property
+    def action_label(self) -> str:
+        try:
+            return str(Action(self.action).label)
+        except ValueError:
+            return self.action
