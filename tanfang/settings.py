@@ -44,6 +44,16 @@ def read_or_create_secret_key(path: Path) -> str:
 DEMO = env_flag("TANFANG_DEMO", False)
 DEBUG = env_flag("TANFANG_DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY") or read_or_create_secret_key(VAR_DIR / "secret_key")
+
+# Field keys (tanfang/registry/crypto.py, docs/OPERATIONS.md "Field keys"): the
+# keys that encrypt ID numbers, phones and addresses, and the lookup key of
+# their keyed hashes. Taken from TANFANG_FIELD_KEYS and TANFANG_LOOKUP_KEY when
+# set, otherwise from these files, written (mode 0600) on first use. Only the
+# paths are settings: key material never is, so it cannot show up in a dump
+# of the settings.
+TANFANG_FIELD_KEYS_FILE = VAR_DIR / "field_keys"
+TANFANG_LOOKUP_KEY_FILE = VAR_DIR / "lookup_key"
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -66,6 +76,7 @@ INSTALLED_APPS = [
     "tanfang.regions",
     "tanfang.accounts",
     "tanfang.audit",
+    "tanfang.registry",
     "tanfang.demo",
 ]
 

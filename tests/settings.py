@@ -17,3 +17,8 @@ TANFANG_REQUIRE_2FA = True
 # Live-server threads open their own connections; persistent ones would outlive
 # the threads and keep PostgreSQL from dropping the test database.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
+# Fixed field keys for the suite, so that no test writes keys into var/
+# (tests of the key files themselves set their own).
+os.environ.setdefault("TANFANG_FIELD_KEYS", "test:" + "A" * 43 + "=")
+os.environ.setdefault("TANFANG_LOOKUP_KEY", "B" * 43 + "=")

@@ -22,6 +22,7 @@ from tanfang.regions.models import Region
 if TYPE_CHECKING:
     from tanfang.accounts.models import User
     from tanfang.audit.models import AuditEvent
+    from tanfang.registry.models import Elder
 
 V = TypeVar("V", bound=Callable[..., Any])
 M = TypeVar("M", bound=Model)
@@ -144,3 +145,19 @@ def audit_events_visible_to(user: "User") -> "QuerySet[AuditEvent]":
 
     check(user, Perm.AUDIT_VIEW)
     return AuditEvent.objects.filter(user.region.subtree("region_code") | Q(region_code=""))
+
+
+# Elders -------------------------------------------------------------------------
+
+
+def elders_visible_to(user: "User") -> "QuerySet[Elder]":
+    """Files of elders living in the user's subtree. Visitors will see only the
+    elders assigned to them once assignments exist (issue 5)."""
+    from tanfang.registry.models import Elder
+
+    check(user, Perm.PEOPLE_VIEW)
+    return scope(user, Elder.objects.select_related("village"), "village_id")
+
+
+def get_elder_for(user: "User", pk: int) -> "Elder":
+    return _get_or_404(elders_visible_to(user), pk=pk)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RegistryConfig(AppConfig):
+    name = "tanfang.registry"
+    verbose_name = "老年人档案"
