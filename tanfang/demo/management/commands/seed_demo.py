@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from tanfang.accounts.models import PasswordHistory, User
 from tanfang.accounts.permissions import Role
+from tanfang.demo.elders import seed_elders
 from tanfang.demo.regions import demo_tree_csv
 from tanfang.regions.actions import import_regions, read_rows
 from tanfang.regions.models import Level, Region, in_subtree
@@ -68,6 +69,9 @@ class Command(BaseCommand):
             PasswordHistory.objects.create(user=user, password=user.password)
             created += 1
         self.stdout.write(f"演示账号：新增 {created} 个。")
+        county_officer = User.objects.get(username="county")
+        elders = seed_elders(acting_user=county_officer, seed=seed, today=timezone.localdate())
+        self.stdout.write(f"老年人档案：新增 {elders} 份。")
         self.stdout.write(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")
         for user in User.objects.filter(username__in=[a[0] for a in DEMO_ACCOUNTS]).select_related(
             "region"
