@@ -7,4 +7,5 @@ urlpatterns = [
     path("accounts/", include("tanfang.accounts.urls")),
     path("regions/", include("tanfang.regions.urls")),
     path("audit/", include("tanfang.audit.urls")),
+    path("elders/", include("tanfang.registry.urls")),
 ]

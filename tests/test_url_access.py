@@ -11,6 +11,7 @@ under a given node of the tree.
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pytest
@@ -22,8 +23,12 @@ from django.urls.resolvers import RoutePattern
 
 from tanfang.accounts.access import Rule, rule_of
 from tanfang.accounts.models import User
+from tanfang.accounts.permissions import Perm
 from tanfang.audit.models import AuditEvent
-from tanfang.regions.models import Region
+from tanfang.regions.models import Level, Region
+from tanfang.registry.actions import register_elder
+from tanfang.registry.identity import make_id_number
+from tanfang.registry.models import Elder
 from tests.conftest import OTHER_COUNTY, TOWNSHIP_B, USERS, VILLAGE_B, sign_in
 
 # Routes ------------------------------------------------------------------------
@@ -95,12 +100,34 @@ def _account_under(place: Region) -> int:
     return account.pk
 
 
+def _elder_under(place: Region) -> int:
+    """An elder living under `place`, registered by an officer of that subtree."""
+    elder = Elder.objects.filter(place.subtree("village_id")).order_by("pk").first()
+    if elder is not None:
+        return elder.pk
+    village = Region.objects.filter(place.subtree(), level=Level.VILLAGE).order_by("code").first()
+    assert village is not None, f"no village under {place.name} in tests/conftest.py"
+    registrar = next(
+        user
+        for user in User.objects.order_by("pk")
+        if user.can(Perm.PEOPLE_CHANGE) and village.code.startswith(user.region.prefix)
+    )
+    sequence = Elder.objects.count()
+    return register_elder(
+        acting_user=registrar,
+        id_number=make_id_number("350581", date(1940, 1, 1), sequence, "女"),
+        name=f"老人{sequence}",
+        village=village,
+    ).pk
+
+
 # kwarg name -> the value naming an object that lies under `place`, a node of
 # the tree (晋江市, 宝盖镇 or 村B in the walk). A route with a kwarg missing
 # here fails the walk: add it, creating the object under `place` if needed.
 OBJECT_IN: dict[str, Callable[[Region], object]] = {
     "code": lambda place: place.code,
     "user_id": _account_under,
+    "elder_id": _elder_under,
 }
 
 

@@ -10,6 +10,7 @@ from tanfang.accounts.permissions import Perm
 # (label, url name, permission or None for every signed-in user); the order is the bar's.
 NAVIGATION = [
     ("首页", "home", None),
+    ("老年人档案", "registry:list", Perm.PEOPLE_VIEW),
     ("行政区划", "regions:root", Perm.REGIONS_VIEW),
     ("区划导入", "regions:import", Perm.REGIONS_MANAGE),
     ("账号管理", "accounts:user_list", Perm.ACCOUNTS_MANAGE),
