@@ -6,6 +6,7 @@ from django.http import Http404
 from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.regions.models import Level, Region
+from tanfang.registry import identity
 from tanfang.registry.models import Ability, Category, Sex, Status
 
 ALL_STATUSES = "all"
@@ -149,6 +150,22 @@ class RegisterElderForm(forms.Form):
         super().__init__(*args, **kwargs)
         villages = access.regions_visible_to(user).filter(level=Level.VILLAGE).order_by("code")
         cast("forms.ModelChoiceField[Region]", self.fields["village"]).queryset = villages
+        if len(villages) == 1:
+            # A liaison has one village: no choice to make.
+            self.fields["village"].initial = villages[0].pk
+
+    # The same checks as the action's, here too, so that every bad field is named
+    # on the first submit even when another field stops the form.
+    def clean_id_number(self) -> str:
+        value: str = self.cleaned_data["id_number"]
+        identity.parse_id_number(value)
+        return value
+
+    def clean_phone(self) -> str:
+        value: str = self.cleaned_data["phone"]
+        if value.strip():
+            identity.normalise_phone(value)
+        return value
 
     def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]

@@ -53,7 +53,8 @@ def test_it_shows_the_form_with_the_villages_of_the_subtree(client_for):
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert f'<option value="{VILLAGE_A}">村A</option>' in html
+    # The only village of the subtree is chosen already.
+    assert f'<option value="{VILLAGE_A}" selected>村A</option>' in html
     assert VILLAGE_B not in html
     assert 'value="独居"' in html
 
@@ -156,3 +157,16 @@ def test_it_refuses_a_supervisor_with_403(client_for):
     assert client.get(URL).status_code == 403
     assert client.post(URL, form_data()).status_code == 403
     assert nothing_stored()
+
+
+def test_it_names_a_bad_id_and_phone_even_when_the_village_is_missing(client_for):
+    data = form_data()
+    data.update(village="", id_number="350581194003080000", phone="123")
+
+    response = client_for("township_a").post(URL, data)
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert set(errors) == {"village", "id_number", "phone"}
+    assert "校验位" in errors["id_number"][0]
+    assert not Elder.objects.exists()
