@@ -594,3 +594,12 @@ def test_it_warns_once_for_each_category_confirmed_or_proposed_but_not_both(f, c
     proposed = set(categories(f))
 
     assert len(differences(f, confirmed)) == len(proposed ^ confirmed)
+
+
+def test_it_uses_the_same_values_as_the_stored_file():
+    # categories.py is pure Python; the model's choices must say the same words,
+    # or a stored file could not be read back into Facts.
+    from tanfang.registry import models
+
+    assert list(models.Category.values) == [category.value for category in Category]
+    assert list(models.Ability.values) == [ability.value for ability in Ability]
