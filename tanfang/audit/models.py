@@ -29,6 +29,7 @@ class Action(models.TextChoices):
     REGIONS_IMPORTED = "regions_imported", "导入行政区划"
     REGION_RENAMED = "region_renamed", "区划更名"
     ELDER_REGISTERED = "elder_registered", "老年人建档"
+    ELDER_STATUS_CHANGED = "elder_status_changed", "档案状态变更"
 
 
 class AuditEvent(models.Model):

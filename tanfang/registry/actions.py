@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -16,7 +16,7 @@ from tanfang.audit.actions import record
 from tanfang.audit.models import Action
 from tanfang.regions.models import Level, Region
 from tanfang.registry import crypto, identity
-from tanfang.registry.models import Category, Elder, ElderCategory, Status
+from tanfang.registry.models import Category, Elder, ElderCategory, Status, StatusChange
 
 # Fields of Elder that `register_elder` takes as they are; identity, contact and
 # address fields are validated and encrypted on their own.
@@ -194,3 +194,69 @@ def _check_village_level(village: Region) -> None:
 
 def _digits(value: str) -> str:
     return "".join(c for c in value if c.isdigit())
+
+
+# A destination is part of these changes (DOMAIN.md "status: moved away (with
+# destination), in an institution").
+NEEDS_DESTINATION = {Status.MOVED_AWAY: "迁往何处", Status.IN_INSTITUTION: "入住机构名称"}
+
+
+@transaction.atomic
+def change_status(
+    *,
+    acting_user: User,
+    elder: Elder,
+    to_status: str,
+    effective_on: date,
+    reason: str,
+    destination: str = "",
+    request: HttpRequest | None = None,
+) -> StatusChange:
+    """The file leaves (or returns to) the active registry with its date, reason
+    and who; nothing is deleted (DOMAIN.md "The elder's file")."""
+    access.check(acting_user, Perm.PEOPLE_CHANGE)
+    if not access.in_scope(acting_user, elder.village_id):
+        raise PermissionDenied
+    errors: dict[str, str] = {}
+    if to_status not in Status.values:
+        errors["to_status"] = "请选择新的状态。"
+    elif to_status == elder.status:
+        errors["to_status"] = f"档案已是“{Status(to_status).label}”状态。"
+    if not reason.strip():
+        errors["reason"] = "请填写变更原因。"
+    if effective_on > timezone.localdate():
+        errors["effective_on"] = "生效日期不能晚于今天。"
+    elif effective_on < elder.birth_date:
+        errors["effective_on"] = "生效日期不能早于出生日期。"
+    label = NEEDS_DESTINATION.get(Status(to_status)) if to_status in Status.values else None
+    if label and not destination.strip():
+        errors["destination"] = f"请填写{label}。"
+    if (
+        to_status == Status.ACTIVE
+        and Elder.objects.filter(id_number_hash=elder.id_number_hash, status=Status.ACTIVE)
+        .exclude(pk=elder.pk)
+        .exists()
+    ):
+        errors["to_status"] = "该身份证号码已有另一份在册档案，不能恢复。"
+    if errors:
+        raise ValidationError(errors)
+    change = StatusChange.objects.create(
+        elder=elder,
+        from_status=elder.status,
+        to_status=to_status,
+        effective_on=effective_on,
+        reason=reason.strip(),
+        destination=destination.strip(),
+        changed_by=acting_user,
+    )
+    elder.status = to_status
+    elder.save(update_fields=["status"])
+    record(
+        Action.ELDER_STATUS_CHANGED,
+        actor=acting_user,
+        request=request,
+        region_code=elder.village_id,
+        target=elder,
+        detail={"from": change.from_status, "to": to_status, "effective_on": str(effective_on)},
+    )
+    return change

@@ -169,3 +169,15 @@ class RegisterElderForm(forms.Form):
 
     def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]
+
+
+class StatusChangeForm(forms.Form):
+    to_status = forms.ChoiceField(label="新状态", choices=[("", "请选择"), *Status.choices])
+    effective_on = forms.DateField(label="生效日期", widget=forms.DateInput(attrs={"type": "date"}))
+    destination = forms.CharField(
+        label="迁往何处 / 入住机构",
+        required=False,
+        max_length=200,
+        help_text="迁出、入住机构时必填。",
+    )
+    reason = forms.CharField(label="原因", max_length=500, widget=forms.Textarea(attrs={"rows": 3}))

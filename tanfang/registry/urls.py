@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.elder_list, name="list"),
     path("new/", views.elder_register, name="register"),
     path("<int:elder_id>/", views.elder_file, name="file"),
+    path("<int:elder_id>/status/", views.elder_status, name="status"),
 ]

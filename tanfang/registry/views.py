@@ -11,7 +11,12 @@ from django.utils import timezone
 from tanfang.accounts import access
 from tanfang.accounts.permissions import Perm
 from tanfang.registry import actions, crypto, queries
-from tanfang.registry.forms import ALL_STATUSES, ElderFilterForm, RegisterElderForm
+from tanfang.registry.forms import (
+    ALL_STATUSES,
+    ElderFilterForm,
+    RegisterElderForm,
+    StatusChangeForm,
+)
 from tanfang.registry.models import Status
 
 PAGE_SIZE = 50
@@ -61,8 +66,30 @@ def elder_file(request: HttpRequest, elder_id: int) -> HttpResponse:
         "registration_address": _masked(elder.registration_address_token, crypto.mask_address),
         "categories": queries.categories_of(elder),
         "inactive": elder.status != Status.ACTIVE,
+        "status_changes": elder.status_changes.select_related("changed_by"),
+        "can_change": user.can(Perm.PEOPLE_CHANGE),
     }
     return render(request, "registry/file.html", context)
+
+
+@access.requires(Perm.PEOPLE_CHANGE)
+def elder_status(request: HttpRequest, elder_id: int) -> HttpResponse:
+    user = access.signed_in_user(request)
+    elder = access.get_elder_for(user, elder_id)
+    form = StatusChangeForm(request.POST or None, initial={"effective_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            change = actions.change_status(
+                acting_user=user, elder=elder, request=request, **form.cleaned_data
+            )
+        except ValidationError as error:
+            _put_back(form, error)
+        else:
+            messages.success(
+                request, f"{elder.name} 的档案已变更为“{change.get_to_status_display()}”。"
+            )
+            return redirect("registry:file", elder_id=elder.pk)
+    return render(request, "registry/status.html", {"form": form, "elder": elder})
 
 
 @access.requires(Perm.PEOPLE_CHANGE)
@@ -90,7 +117,7 @@ def _masked(token: str, mask: Callable[[str], str]) -> str:
     return mask(crypto.decrypt(token)) if token else ""
 
 
-def _put_back(form: RegisterElderForm, error: ValidationError) -> None:
+def _put_back(form: RegisterElderForm | StatusChangeForm, error: ValidationError) -> None:
     """The action's errors, keyed by its argument names, next to the fields."""
     for field, field_messages in error.message_dict.items():
         for message in field_messages:
