@@ -73,6 +73,9 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "auditlog",
+    "django_tasks",
+    "django_tasks_db",
     "tanfang.regions",
     "tanfang.accounts",
     "tanfang.audit",
@@ -101,6 +104,16 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "tanfang.urls"
+
+# Background work (ARCHITECTURE.md): a queue in the same database, so enqueueing
+# commits or rolls back with the write that caused it; `manage.py db_worker`
+# runs the tasks.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Field history of the elder's file (django-auditlog). Only models registered
+# in code are tracked; the actor is set by the actions (`auditlog.context.set_actor`).
+AUDITLOG_INCLUDE_ALL_MODELS = False
+AUDITLOG_DISABLE_REMOTE_ADDR = True
 WSGI_APPLICATION = "tanfang.wsgi.application"
 
 TEMPLATES = [

@@ -39,6 +39,9 @@ class Perm(StrEnum):
     # Elders, visits and everything else about people, read and write.
     PEOPLE_VIEW = "people.view"
     PEOPLE_CHANGE = "people.change"
+    # See an elder's whole ID number, phone and address, one audited reveal at a
+    # time (NONFUNCTIONAL.md: masked unless the role needs the whole value).
+    PEOPLE_REVEAL = "people.reveal"
     # Rates and ledgers of a subtree.
     REPORTS_VIEW = "reports.view"
 
@@ -71,7 +74,13 @@ ROLES: dict[Role, RolePolicy] = {
     ),
     Role.LIAISON: RolePolicy(
         perms=frozenset(
-            {Perm.REGIONS_VIEW, Perm.PEOPLE_VIEW, Perm.PEOPLE_CHANGE, Perm.REPORTS_VIEW}
+            {
+                Perm.REGIONS_VIEW,
+                Perm.PEOPLE_VIEW,
+                Perm.PEOPLE_CHANGE,
+                Perm.PEOPLE_REVEAL,
+                Perm.REPORTS_VIEW,
+            }
         ),
         levels=frozenset({Level.VILLAGE}),
         second_factor=False,
@@ -80,7 +89,13 @@ ROLES: dict[Role, RolePolicy] = {
     ),
     Role.TOWNSHIP: RolePolicy(
         perms=frozenset(
-            {Perm.REGIONS_VIEW, Perm.PEOPLE_VIEW, Perm.PEOPLE_CHANGE, Perm.REPORTS_VIEW}
+            {
+                Perm.REGIONS_VIEW,
+                Perm.PEOPLE_VIEW,
+                Perm.PEOPLE_CHANGE,
+                Perm.PEOPLE_REVEAL,
+                Perm.REPORTS_VIEW,
+            }
         ),
         levels=frozenset({Level.TOWNSHIP}),
         second_factor=False,
@@ -89,7 +104,13 @@ ROLES: dict[Role, RolePolicy] = {
     ),
     Role.COUNTY: RolePolicy(
         perms=frozenset(
-            {Perm.REGIONS_VIEW, Perm.PEOPLE_VIEW, Perm.PEOPLE_CHANGE, Perm.REPORTS_VIEW}
+            {
+                Perm.REGIONS_VIEW,
+                Perm.PEOPLE_VIEW,
+                Perm.PEOPLE_CHANGE,
+                Perm.PEOPLE_REVEAL,
+                Perm.REPORTS_VIEW,
+            }
         ),
         levels=frozenset({Level.COUNTY}),
         second_factor=True,

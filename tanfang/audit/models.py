@@ -30,6 +30,13 @@ class Action(models.TextChoices):
     REGION_RENAMED = "region_renamed", "区划更名"
     ELDER_REGISTERED = "elder_registered", "老年人建档"
     ELDER_STATUS_CHANGED = "elder_status_changed", "档案状态变更"
+    ELDER_UPDATED = "elder_updated", "修改档案"
+    ELDER_CATEGORIES_CONFIRMED = "elder_categories_confirmed", "确认对象类型"
+    ELDER_REVIEWED = "elder_reviewed", "档案半年核查"
+    ELDER_REVEALED = "elder_revealed", "查看完整身份证号或电话"
+    ELDERS_IMPORTED = "elders_imported", "导入老年人台账"
+    ELDERS_EXPORTED = "elders_exported", "导出老年人台账"
+    FIELDS_REENCRYPTED = "fields_reencrypted", "敏感字段重新加密"
 
 
 class AuditEvent(models.Model):
