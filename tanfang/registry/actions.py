@@ -1,9 +1,11 @@
 """Writing the elder's file: one function per use case, atomic, audited."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from auditlog.context import set_actor
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
@@ -16,7 +18,18 @@ from tanfang.audit.actions import record
 from tanfang.audit.models import Action
 from tanfang.regions.models import Level, Region
 from tanfang.registry import crypto, identity
-from tanfang.registry.models import Category, Elder, ElderCategory, Status, StatusChange
+from tanfang.registry.models import (
+    AssistanceItem,
+    Category,
+    Elder,
+    ElderCategory,
+    EmergencyContact,
+    HelpReceived,
+    HouseholdMember,
+    Review,
+    Status,
+    StatusChange,
+)
 
 # Fields of Elder that `register_elder` takes as they are; identity, contact and
 # address fields are validated and encrypted on their own.
@@ -149,12 +162,14 @@ def register_elder(
         **details,
     )
     elder.full_clean(exclude=["registered_on"])
-    elder.save()
     now = timezone.now()
-    ElderCategory.objects.bulk_create(
-        ElderCategory(elder=elder, category=category, confirmed_by=acting_user, confirmed_at=now)
-        for category in dict.fromkeys(categories)
-    )
+    with set_actor(acting_user):
+        elder.save()
+        for category in dict.fromkeys(categories):
+            ElderCategory.objects.create(
+                elder=elder, category=category, confirmed_by=acting_user, confirmed_at=now
+            )
+    refresh_warnings(elder)
     record(
         Action.ELDER_REGISTERED,
         actor=acting_user,
@@ -250,7 +265,8 @@ def change_status(
         changed_by=acting_user,
     )
     elder.status = to_status
-    elder.save(update_fields=["status"])
+    with set_actor(acting_user):
+        elder.save(update_fields=["status"])
     record(
         Action.ELDER_STATUS_CHANGED,
         actor=acting_user,
@@ -260,3 +276,432 @@ def change_status(
         detail={"from": change.from_status, "to": to_status, "effective_on": str(effective_on)},
     )
     return change
+
+
+# --- Editing the file, section by section --------------------------------------
+
+# Fields `update_elder` takes. The encrypted ones by their plain names (the
+# value in clear, validated and encrypted here); the villages as Region objects.
+ENCRYPTED_FIELDS = {
+    "id_number": "id_number_token",
+    "phone": "phone_token",
+    "residence_address": "residence_address_token",
+    "registration_address": "registration_address_token",
+    "disability_certificate": "disability_certificate_token",
+}
+EDITABLE_FIELDS = frozenset(
+    PLAIN_FIELDS | {"name", "village", "registration_village"} | set(ENCRYPTED_FIELDS)
+)
+CONSENT_FIELDS = frozenset({"consents_to_visits", "consents_to_home_visits", "consents_to_photos"})
+
+
+def _check_change(acting_user: User, elder: Elder) -> None:
+    access.check(acting_user, Perm.PEOPLE_CHANGE)
+    if not access.in_scope(acting_user, elder.village_id):
+        raise PermissionDenied
+
+
+@transaction.atomic
+def update_elder(
+    *,
+    acting_user: User,
+    elder: Elder,
+    changes: Mapping[str, Any],
+    request: HttpRequest | None = None,
+) -> list[str]:
+    """Change fields of the file; returns the names of those that changed.
+
+    The same checks as at registration (ID number, age, phone, village in scope,
+    one active file per ID); every error at once, keyed by field, nothing
+    stored. The history of each field is kept by django-auditlog (`history`).
+    """
+    _check_change(acting_user, elder)
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError({field: "该字段不能修改。" for field in sorted(unknown)})
+    errors: dict[str, list[str]] = {}
+    updates: dict[str, Any] = {}
+
+    def fail(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    for field, value in changes.items():
+        if field == "name":
+            if not str(value).strip():
+                fail("name", "请填写姓名。")
+            else:
+                updates["name"] = str(value).strip()
+        elif field == "id_number":
+            _update_id_number(elder, str(value), updates, fail)
+        elif field == "phone":
+            _update_phone(str(value), updates, fail)
+        elif field in ENCRYPTED_FIELDS:
+            text = str(value or "").strip()
+            updates[ENCRYPTED_FIELDS[field]] = (
+                text,  # compared in clear below, encrypted only when changed
+            )
+        elif field == "village":
+            if not isinstance(value, Region):
+                fail("village", "请选择居住地村(社区)。")
+                continue
+            try:
+                _check_village(acting_user, value, "village")
+            except ValidationError as error:
+                fail("village", error.message_dict["village"][0])
+                continue
+            updates["village_id"] = value.pk
+        elif field == "registration_village":
+            if value is not None and (
+                not isinstance(value, Region) or value.level != Level.VILLAGE
+            ):
+                fail("registration_village", "请选择村(社区)一级的区划。")
+                continue
+            updates["registration_village_id"] = value.pk if value is not None else None
+        else:
+            updates[field] = value
+    if errors:
+        raise ValidationError(errors)
+
+    changed: list[str] = []
+    for attribute, value in updates.items():
+        plain_name = _plain_name(attribute)
+        if isinstance(value, tuple):  # an encrypted field's new value in clear
+            (text,) = value
+            current = getattr(elder, attribute)
+            if (crypto.decrypt(current) if current else "") == text:
+                continue
+            value = _encrypted_or_blank(text)
+        elif getattr(elder, attribute) == value:
+            continue
+        setattr(elder, attribute, value)
+        if attribute not in _DERIVED:
+            changed.append(plain_name)
+    if not changed:
+        return []
+    if CONSENT_FIELDS & set(changed):
+        # Who recorded the elder's wishes, and when (DOMAIN.md "consent").
+        elder.consent_recorded_by = acting_user
+        elder.consent_recorded_at = timezone.now()
+    try:
+        elder.full_clean(
+            exclude=["registered_on", "registered_by", "village", "registration_village"]
+        )
+    except ValidationError as error:
+        raise ValidationError(
+            {_plain_name(field): messages for field, messages in error.message_dict.items()}
+        ) from error
+    with set_actor(acting_user):
+        elder.save()
+    refresh_warnings(elder)
+    record(
+        Action.ELDER_UPDATED,
+        actor=acting_user,
+        request=request,
+        region_code=elder.village_id,
+        target=elder,
+        detail={"fields": changed},
+    )
+    return changed
+
+
+# Set along with the encrypted value they come from, not changes of their own.
+_DERIVED = frozenset(
+    {"id_number_hash", "id_last4_hash", "birth_date", "sex", "phone_hash", "phone_last4"}
+)
+
+
+def _plain_name(attribute: str) -> str:
+    for plain, token in ENCRYPTED_FIELDS.items():
+        if attribute == token:
+            return plain
+    return attribute.removesuffix("_id") if attribute.endswith("village_id") else attribute
+
+
+def _update_id_number(
+    elder: Elder, value: str, updates: dict[str, Any], fail: Callable[[str, str], None]
+) -> None:
+    try:
+        parsed = identity.parse_id_number(value)
+    except ValidationError as error:
+        fail("id_number", error.messages[0])
+        return
+    number_hash = crypto.lookup_hash(parsed.number, kind="id")
+    if number_hash == elder.id_number_hash:
+        return
+    try:
+        identity.check_elderly(parsed.birth_date, timezone.localdate())
+    except ValidationError as error:
+        fail("id_number", error.messages[0])
+        return
+    if (
+        elder.status == Status.ACTIVE
+        and Elder.objects.filter(id_number_hash=number_hash, status=Status.ACTIVE)
+        .exclude(pk=elder.pk)
+        .exists()
+    ):
+        fail("id_number", "该身份证号码已有在册档案，请勿重复登记。")
+        return
+    # A corrected number corrects the birth date and sex it carries.
+    updates["id_number_token"] = (parsed.number,)
+    updates["id_number_hash"] = number_hash
+    updates["id_last4_hash"] = crypto.lookup_hash(parsed.number[-4:], kind="id_last4")
+    updates["birth_date"] = parsed.birth_date
+    updates["sex"] = parsed.sex
+
+
+def _update_phone(value: str, updates: dict[str, Any], fail: Callable[[str, str], None]) -> None:
+    normal = ""
+    if value.strip():
+        try:
+            normal = identity.normalise_phone(value)
+        except ValidationError as error:
+            fail("phone", error.messages[0])
+            return
+    updates["phone_token"] = (normal,)
+    updates["phone_hash"] = crypto.lookup_hash(normal, kind="phone") if normal else ""
+    updates["phone_last4"] = _digits(normal)[-4:]
+
+
+# --- Categories -----------------------------------------------------------------
+
+
+@transaction.atomic
+def confirm_categories(
+    *,
+    acting_user: User,
+    elder: Elder,
+    categories: Iterable[str],
+    request: HttpRequest | None = None,
+) -> tuple[list[str], list[str]]:
+    """The officer's set of categories (DOMAIN.md "The seven categories": the
+    system proposes, the officer confirms). Categories no longer in the set are
+    withdrawn with who and when, never deleted. Returns (added, withdrawn)."""
+    _check_change(acting_user, elder)
+    wanted = list(dict.fromkeys(categories))
+    bad = [c for c in wanted if c not in Category.values]
+    if bad:
+        raise ValidationError({"categories": f"未知的对象类型：{'、'.join(bad)}"})
+    current = {c.category: c for c in elder.categories.filter(withdrawn_at__isnull=True)}
+    now = timezone.now()
+    added = [c for c in wanted if c not in current]
+    withdrawn = [c for c in current if c not in wanted]
+    with set_actor(acting_user):
+        for category in withdrawn:
+            row = current[category]
+            row.withdrawn_by = acting_user
+            row.withdrawn_at = now
+            row.save(update_fields=["withdrawn_by", "withdrawn_at"])
+        for category in added:
+            ElderCategory.objects.create(
+                elder=elder, category=category, confirmed_by=acting_user, confirmed_at=now
+            )
+    refresh_warnings(elder)
+    if added or withdrawn:
+        record(
+            Action.ELDER_CATEGORIES_CONFIRMED,
+            actor=acting_user,
+            request=request,
+            region_code=elder.village_id,
+            target=elder,
+            detail={"added": added, "withdrawn": withdrawn},
+        )
+    return added, withdrawn
+
+
+def refresh_warnings(elder: Elder) -> list[str]:
+    """Recompute and store the file's data-quality warnings."""
+    from tanfang.registry import quality
+
+    confirmed = elder.categories.filter(withdrawn_at__isnull=True).values_list(
+        "category", flat=True
+    )
+    found = quality.warnings(elder, timezone.localdate(), list(confirmed))
+    if found != elder.quality_warnings:
+        elder.quality_warnings = found
+        # Derived data: no field history entry for it.
+        Elder.objects.filter(pk=elder.pk).update(quality_warnings=found)
+    return found
+
+
+# --- Household, contacts, assistance, help received --------------------------------
+
+
+@dataclass(frozen=True)
+class ItemKind:
+    """One kind of repeated part of the file, and how its values are checked."""
+
+    model: type[HouseholdMember | EmergencyContact | AssistanceItem | HelpReceived]
+    label: str
+    # Plain names of encrypted values -> (token attribute, hash attribute or "").
+    encrypted: Mapping[str, tuple[str, str]]
+    phone_required: bool = False
+
+
+ITEM_KINDS: dict[str, ItemKind] = {
+    "household": ItemKind(
+        HouseholdMember,
+        "家庭成员",
+        {"id_number": ("id_number_token", "id_number_hash"), "phone": ("phone_token", "")},
+    ),
+    "contacts": ItemKind(
+        EmergencyContact, "紧急联系人", {"phone": ("phone_token", "phone_hash")}, True
+    ),
+    "assistance": ItemKind(AssistanceItem, "救助和补贴项目", {}),
+    "help": ItemKind(HelpReceived, "已享受帮扶", {"phone": ("contact_phone_token", "")}),
+}
+
+
+@transaction.atomic
+def save_item(
+    *,
+    acting_user: User,
+    elder: Elder,
+    kind: str,
+    values: Mapping[str, Any],
+    item: HouseholdMember | EmergencyContact | AssistanceItem | HelpReceived | None = None,
+    request: HttpRequest | None = None,
+) -> HouseholdMember | EmergencyContact | AssistanceItem | HelpReceived:
+    """Add or change a household member, emergency contact, assistance item or
+    help received. Phones and ID numbers are checked and stored encrypted; every
+    error at once, keyed by field."""
+    _check_change(acting_user, elder)
+    spec = ITEM_KINDS[kind]
+    if item is not None and (item.elder_id != elder.pk or not isinstance(item, spec.model)):
+        raise PermissionDenied
+    errors: dict[str, list[str]] = {}
+    row = item if item is not None else spec.model(elder=elder)
+    plain = {k: v for k, v in values.items() if k not in spec.encrypted}
+    for field, value in plain.items():
+        setattr(row, field, value)
+    for field, (token_attribute, hash_attribute) in spec.encrypted.items():
+        if field not in values:
+            continue
+        text = str(values[field] or "").strip()
+        try:
+            if field == "phone" and text:
+                text = identity.normalise_phone(text)
+            elif field == "id_number" and text:
+                parsed = identity.parse_id_number(text)
+                text = parsed.number
+                if isinstance(row, HouseholdMember) and not row.sex:
+                    row.sex = parsed.sex
+        except ValidationError as error:
+            errors.setdefault(field, []).extend(error.messages)
+            continue
+        if field == "phone" and spec.phone_required and not text:
+            errors.setdefault(field, []).append("请填写联系电话。")
+            continue
+        current = getattr(row, token_attribute)
+        if (crypto.decrypt(current) if current else "") != text:
+            setattr(row, token_attribute, _encrypted_or_blank(text))
+        if hash_attribute:
+            setattr(
+                row,
+                hash_attribute,
+                crypto.lookup_hash(text, kind="id" if field == "id_number" else "phone")
+                if text
+                else "",
+            )
+    try:
+        row.full_clean(
+            exclude=["elder", *(a for pair in spec.encrypted.values() for a in pair if a)]
+        )
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if isinstance(row, HouseholdMember) and row.deceased and row.lives_with_elder:
+        errors.setdefault("lives_with_elder", []).append("已故成员不能填写为共同居住。")
+    if (
+        isinstance(row, HouseholdMember)
+        and row.away_since
+        and row.away_since > timezone.localdate()
+    ):
+        errors.setdefault("away_since", []).append("外出时间不能晚于今天。")
+    if errors:
+        raise ValidationError(errors)
+    with set_actor(acting_user):
+        row.save()
+    refresh_warnings(elder)
+    record(
+        Action.ELDER_UPDATED,
+        actor=acting_user,
+        request=request,
+        region_code=elder.village_id,
+        target=elder,
+        detail={"part": kind, "item": row.pk, "added": item is None},
+    )
+    return row
+
+
+@transaction.atomic
+def remove_item(
+    *,
+    acting_user: User,
+    elder: Elder,
+    item: HouseholdMember | EmergencyContact | AssistanceItem | HelpReceived,
+    request: HttpRequest | None = None,
+) -> None:
+    """Take an item off the file: marked no longer valid, never deleted."""
+    _check_change(acting_user, elder)
+    if item.elder_id != elder.pk:
+        raise PermissionDenied
+    if not item.active:
+        return
+    item.active = False
+    with set_actor(acting_user):
+        item.save(update_fields=["active"])
+    refresh_warnings(elder)
+    record(
+        Action.ELDER_UPDATED,
+        actor=acting_user,
+        request=request,
+        region_code=elder.village_id,
+        target=elder,
+        detail={"part": type(item).__name__, "item": item.pk, "removed": True},
+    )
+
+
+# --- Half-year review ----------------------------------------------------------------
+
+
+@transaction.atomic
+def review_elder(
+    *,
+    acting_user: User,
+    elder: Elder,
+    reviewed_on: date,
+    notes: str = "",
+    request: HttpRequest | None = None,
+) -> Review:
+    """The half-yearly check of the file (000_4970ff49482a0570.txt 三(四):
+    每半年动态更新一次): who, when, and which fields changed since the last check."""
+    from tanfang.registry import history
+
+    _check_change(acting_user, elder)
+    if reviewed_on > timezone.localdate():
+        raise ValidationError({"reviewed_on": "核查日期不能晚于今天。"})
+    since = elder.last_reviewed_on or elder.registered_on
+    if reviewed_on < since:
+        raise ValidationError({"reviewed_on": f"核查日期不能早于上次核查或建档日期（{since}）。"})
+    if elder.status != Status.ACTIVE:
+        raise ValidationError({"reviewed_on": "只有在册档案需要核查。"})
+    changed = history.changed_fields_since(elder, since)
+    review = Review.objects.create(
+        elder=elder,
+        reviewed_on=reviewed_on,
+        reviewed_by=acting_user,
+        changes={"fields": changed},
+        notes=notes.strip(),
+    )
+    elder.last_reviewed_on = reviewed_on
+    Elder.objects.filter(pk=elder.pk).update(last_reviewed_on=reviewed_on)
+    refresh_warnings(elder)
+    record(
+        Action.ELDER_REVIEWED,
+        actor=acting_user,
+        request=request,
+        region_code=elder.village_id,
+        target=elder,
+        detail={"reviewed_on": str(reviewed_on), "fields": changed},
+    )
+    return review

@@ -21,6 +21,11 @@ How the facts are read:
   digits agree. A coarser code (county, city, province: 000 in the township
   digits) says "somewhere there": it is elsewhere when that area does not contain
   the elder's township, and unknown when it does. `None` is unknown.
+- `children_known` is False when the file does not yet say whether the elder has
+  children (no children entered and no number of children): then no category
+  that depends on children is proposed, rather than "无子女" by default.
+- `ELSEWHERE` stands for a place the file only knows is not the elder's
+  township (the forms ask "是否居住在本乡镇", not where).
 - Facts that are registry data (spouse, children, where they live, household
   registration, ability, certificate) must be known for a category to be
   proposed; the two judgments of the home visit (有无人照顾, 劳动能力) may be
@@ -83,6 +88,9 @@ _GRADE_NAMES = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
 # since 2026-05-23 is half a year on 2026-11-23, since 2026-08-31 on 2027-02-28.
 HALF_YEAR_MONTHS = 6
 
+# A code inside no township (no province has the number 99): "not in this township".
+ELSEWHERE = "999999999999"
+
 
 @dataclass(frozen=True, kw_only=True)
 class Child:
@@ -123,6 +131,7 @@ class Facts:
     spouse_lives_with_elder: bool = False
     spouse_township_code: str | None = None
     children: tuple[Child, ...] = ()
+    children_known: bool = True
     household: tuple[Relative, ...] = ()
     has_carer: bool | None = None
     able_to_work: bool | None = None
@@ -211,6 +220,8 @@ def _solitary_childless(facts: Facts) -> _Verdict:
         return _no("档案未登记有无配偶")
     if facts.has_spouse:
         return _no("档案显示有配偶")
+    if not facts.children_known:
+        return _no("档案未登记子女情况")
     if _living_children(facts):
         return _no("档案显示有子女")
     if facts.has_carer:
@@ -239,6 +250,8 @@ def _living_alone(facts: Facts, solitary: _Verdict) -> _Verdict:
 def _apart_from_family(facts: Facts) -> _Verdict:
     if facts.has_spouse is None:
         return _no("档案未登记有无配偶")
+    if not facts.children_known:
+        return _no("档案未登记子女情况")
     family: list[tuple[str, bool, str | None]] = []
     if facts.has_spouse:
         family.append(("配偶", facts.spouse_lives_with_elder, facts.spouse_township_code))
@@ -263,6 +276,8 @@ def _apart_from_family(facts: Facts) -> _Verdict:
 # 子女长大成人后从父母家庭中相继分离出去，且与子女不在同一镇（街道）居住. The file has
 # no ages of children; an elder's children are taken as grown up.
 def _empty_nest(facts: Facts) -> _Verdict:
+    if not facts.children_known:
+        return _no("档案未登记子女情况")
     children = _living_children(facts)
     if not children:
         return _no("档案显示子女均已去世" if facts.children else "档案显示无子女")
@@ -284,6 +299,8 @@ def _left_behind(facts: Facts) -> _Verdict:
         return _no("档案未登记户籍类别")
     if not facts.rural_registration:
         return _no("档案显示为城镇户籍")
+    if not facts.children_known:
+        return _no("档案未登记子女情况")
     children = _living_children(facts)
     if not children:
         return _no("档案显示子女均已去世" if facts.children else "档案显示无子女")
@@ -295,12 +312,12 @@ def _left_behind(facts: Facts) -> _Verdict:
 
 
 def _away_half_a_year(child: Child, on_date: date) -> bool:
-    return child.away_since is not None and on_date >= _months_later(
+    return child.away_since is not None and on_date >= months_later(
         child.away_since, HALF_YEAR_MONTHS
     )
 
 
-def _months_later(day: date, months: int) -> date:
+def months_later(day: date, months: int) -> date:
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
@@ -340,6 +357,8 @@ def _severely_handicapped(facts: Facts) -> _Verdict:
 # (《民法典》第1259条: 以上 includes the number). The only child is the one child of
 # the file; a second child, born or adopted, before or after, ends it.
 def _family_planning(facts: Facts) -> _Verdict:
+    if not facts.children_known:
+        return _no("档案未登记子女情况")
     if not facts.children:
         return _no("档案显示无子女")
     if len(facts.children) > 1:

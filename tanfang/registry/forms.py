@@ -7,7 +7,7 @@ from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.regions.models import Level, Region
 from tanfang.registry import identity
-from tanfang.registry.models import Ability, Category, Sex, Status
+from tanfang.registry.models import Ability, Category, Elder, Sex, Status
 
 ALL_STATUSES = "all"
 
@@ -34,6 +34,12 @@ class ElderFilterForm(forms.Form):
         label="状态",
         required=False,
         choices=[*Status.choices, (ALL_STATUSES, "全部状态")],
+    )
+    review = forms.ChoiceField(
+        label="半年核查", required=False, choices=[("", "不限"), ("overdue", "核查逾期")]
+    )
+    warnings = forms.ChoiceField(
+        label="数据质量", required=False, choices=[("", "不限"), ("yes", "有提示")]
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -181,3 +187,281 @@ class StatusChangeForm(forms.Form):
         help_text="迁出、入住机构时必填。",
     )
     reason = forms.CharField(label="原因", max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+# --- Editing the file -------------------------------------------------------------
+
+# Each section of the file page and its edit form (FORMS.md "Registration").
+SECTIONS: dict[str, tuple[str, list[str]]] = {
+    "basic": ("基本情况", ["name", "ethnicity", "id_number", "phone"]),
+    "address": (
+        "地址",
+        [
+            "village",
+            "residence_address",
+            "registration_village",
+            "registration_address",
+            "lives_at_registration",
+            "rural_registration",
+        ],
+    ),
+    "health": (
+        "健康",
+        [
+            "ability",
+            "ability_assessed_on",
+            "ability_source",
+            "health",
+            "dementia",
+            "disease_history",
+            "disability_certificate",
+            "disability_type",
+            "disability_grade",
+        ],
+    ),
+    "economy": (
+        "经济",
+        [
+            "extreme_poverty",
+            "dispersed_support",
+            "minimum_living",
+            "minimum_living_edge",
+            "monthly_disposable_income",
+            "income_sources",
+            "living_source",
+            "annual_income",
+            "pension_monthly",
+            "household_monthly_income",
+        ],
+    ),
+    "family": (
+        "家庭",
+        ["has_spouse", "children_count", "able_to_work", "has_carer", "children_asked_for_visits"],
+    ),
+    "living": ("家庭生活条件", ["water_safe", "electricity_safe", "housing_safe"]),
+    "consent": ("意愿", ["consents_to_visits", "consents_to_home_visits", "consents_to_photos"]),
+    "notes": ("其他需要说明的问题", ["other_notes"]),
+}
+
+# Encrypted fields: left empty, they stay as they are (the current value is shown
+# masked beside them; the whole value is never put into a form).
+_ENCRYPTED_LABELS = {
+    "id_number": "身份证号码",
+    "phone": "联系电话",
+    "residence_address": "居住地址",
+    "registration_address": "户籍地址",
+    "disability_certificate": "残疾证号",
+}
+
+
+def _model_fields(model: type[Any], names: list[str]) -> dict[str, forms.Field]:
+    made = forms.fields_for_model(model, fields=names)
+    for name, field in made.items():
+        if isinstance(field, forms.DateField):
+            field.widget = forms.DateInput(attrs={"type": "date"})
+        elif isinstance(field, forms.NullBooleanField):
+            made[name] = _yes_no(str(field.label))
+        elif isinstance(field, forms.CharField) and isinstance(field.widget, forms.Textarea):
+            field.widget.attrs["rows"] = 3
+    return made
+
+
+class ElderSectionForm(forms.Form):
+    """One section of the file; `changes()` gives what `actions.update_elder` takes."""
+
+    def __init__(
+        self,
+        *args: Any,
+        section: str,
+        elder: Elder,
+        user: User,
+        masked: dict[str, str],
+        **kwargs: Any,
+    ) -> None:
+        self.title, names = SECTIONS[section]
+        self.elder = elder
+        plain = [n for n in names if n not in _ENCRYPTED_LABELS and n not in _VILLAGES]
+        initial = {n: getattr(elder, n) for n in plain}
+        if "village" in names:
+            initial["village"] = elder.village_id
+        if "registration_village" in names:
+            initial["registration_village"] = elder.registration_village_id or ""
+        kwargs["initial"] = initial
+        super().__init__(*args, **kwargs)
+        made = _model_fields(Elder, plain)
+        for name in names:
+            if name in _ENCRYPTED_LABELS:
+                current = masked.get(name) or "未填写"
+                self.fields[name] = forms.CharField(
+                    label=_ENCRYPTED_LABELS[name],
+                    required=False,
+                    max_length=200,
+                    help_text=f"当前：{current}。不修改请留空。",
+                    widget=forms.TextInput(attrs={"autocomplete": "off"}),
+                )
+            elif name == "village":
+                villages = access.regions_visible_to(user).filter(level=Level.VILLAGE)
+                self.fields[name] = forms.ModelChoiceField(
+                    label="居住地村(社区)",
+                    queryset=villages.order_by("code"),
+                    empty_label="请选择",
+                    error_messages={"invalid_choice": "请从列表中选择村(社区)。"},
+                )
+            elif name == "registration_village":
+                self.fields[name] = forms.CharField(
+                    label="户籍地村(社区)代码",
+                    required=False,
+                    max_length=12,
+                    help_text="12 位区划代码；户籍在外地的可不填。",
+                    widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+                )
+            else:
+                self.fields[name] = made[name]
+        if "phone" in self.fields:
+            self.fields["phone"].widget.input_type = "tel"
+
+    def clean_registration_village(self) -> Region | None:
+        code = self.cleaned_data["registration_village"].strip()
+        if not code:
+            return None
+        region = Region.objects.filter(code=code, level=Level.VILLAGE).first()
+        if region is None:
+            raise forms.ValidationError("找不到该村(社区)代码。")
+        return region
+
+    def clean_id_number(self) -> str:
+        value: str = self.cleaned_data["id_number"].strip()
+        if value:
+            identity.parse_id_number(value)
+        return value
+
+    def clean_phone(self) -> str:
+        value: str = self.cleaned_data["phone"].strip()
+        if value:
+            identity.normalise_phone(value)
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            # An empty encrypted field means "unchanged".
+            if not (name in _ENCRYPTED_LABELS and not value)
+        }
+
+
+_VILLAGES = {"village", "registration_village"}
+
+
+class ItemForm(forms.Form):
+    """A household member, emergency contact, assistance item or help received."""
+
+    FIELDS: dict[str, list[str]] = {
+        "household": [
+            "name",
+            "relation",
+            "sex",
+            "health",
+            "disability_grade",
+            "deceased",
+            "on_minimum_living",
+            "lives_with_elder",
+            "same_township",
+            "visits_often",
+            "main_supporter",
+            "away_since",
+            "away_where",
+            "planned_return",
+            "adopted",
+        ],
+        "contacts": ["name", "sex", "relation", "first_contact", "named_by_township"],
+        "assistance": ["item", "monthly_amount"],
+        "help": [
+            "helper_type",
+            "unit_name",
+            "responsible_person",
+            "contact_identity",
+            "measures",
+        ],
+    }
+    ENCRYPTED: dict[str, list[tuple[str, str]]] = {
+        "household": [("id_number", "身份证号码"), ("phone", "联系电话")],
+        "contacts": [("phone", "联系电话")],
+        "assistance": [],
+        "help": [("phone", "联系电话")],
+    }
+
+    def __init__(
+        self, *args: Any, kind: str, item: Any | None, masked: dict[str, str], **kwargs: Any
+    ) -> None:
+        from tanfang.registry.actions import ITEM_KINDS
+
+        spec = ITEM_KINDS[kind]
+        self.kind = kind
+        names = self.FIELDS[kind]
+        initial = {n: getattr(item, n) for n in names} if item is not None else {}
+        kwargs["initial"] = initial
+        super().__init__(*args, **kwargs)
+        self.fields.update(_model_fields(spec.model, names))
+        for name, label in self.ENCRYPTED[kind]:
+            required = name == "phone" and spec.phone_required and item is None
+            help_text = "不修改请留空。" if item is not None else ""
+            if item is not None and masked.get(name):
+                help_text = f"当前：{masked[name]}。{help_text}"
+            self.fields[name] = forms.CharField(
+                label=label,
+                required=required,
+                max_length=30,
+                help_text=help_text,
+                widget=forms.TextInput(
+                    attrs={"autocomplete": "off", "type": "tel" if name == "phone" else "text"}
+                ),
+            )
+        if kind == "household":
+            self.fields["same_township"].help_text = "不共同居住时填写。"
+            self.fields["away_since"].help_text = "子女外出务工、经商的，填写外出时间。"
+        if kind == "contacts":
+            self.fields["first_contact"].help_text = (
+                "子女在同一地方居住的，每个子女都是；多子女的，全部子女都是；"
+                "无子女的，由乡镇（街道）、村（居）指定。"
+            )
+
+    def clean_id_number(self) -> str:
+        value: str = self.cleaned_data["id_number"].strip()
+        if value:
+            identity.parse_id_number(value)
+        return value
+
+    def clean_phone(self) -> str:
+        value: str = self.cleaned_data["phone"].strip()
+        if value:
+            identity.normalise_phone(value)
+        return value
+
+    def values(self, editing: bool) -> dict[str, Any]:
+        encrypted = {name for name, _ in self.ENCRYPTED[self.kind]}
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if not (editing and name in encrypted and not value)
+        }
+
+
+class CategoriesForm(forms.Form):
+    categories = forms.MultipleChoiceField(
+        label="对象类型",
+        required=False,
+        choices=Category.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class ReviewForm(forms.Form):
+    reviewed_on = forms.DateField(label="核查日期", widget=forms.DateInput(attrs={"type": "date"}))
+    notes = forms.CharField(
+        label="核查说明",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="例如：入户核实，信息无变化；或说明变化情况。",
+    )

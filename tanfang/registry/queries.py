@@ -4,16 +4,18 @@ Every function takes a queryset that already went through
 `access.elders_visible_to(user)`; nothing here widens it.
 """
 
+import calendar
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Substr
 
-from tanfang.regions.models import Region
-from tanfang.registry import crypto
-from tanfang.registry.models import Category, Elder, ElderCategory
+from tanfang.regions.models import Level, Region
+from tanfang.registry import categories, crypto
+from tanfang.registry.models import Category, Elder, ElderCategory, Status
 
 # Four characters that end an ID number (the last may be X) or a phone number.
 _LAST4 = re.compile(r"[0-9]{3}[0-9X]")
@@ -87,3 +89,69 @@ def rows(elders: list[Elder], today: date) -> list[Row]:
         )
         for elder in elders
     ]
+
+
+# --- Half-year review (000_4970ff49482a0570.txt 三(四): 每半年动态更新一次) ---------
+
+REVIEW_MONTHS = 6
+
+
+def review_due_on(elder: Elder) -> date:
+    """The day the next review is due: six months after the last one (or after
+    registration), by the civil code's month rule (see categories.months_later)."""
+    return categories.months_later(elder.last_reviewed_on or elder.registered_on, REVIEW_MONTHS)
+
+
+def review_overdue_before(today: date) -> date:
+    """Files last reviewed (or registered) before this day are overdue on `today`:
+    their due day is already past. The first base day whose due day is `today` or
+    later: six months back, or the 1st of the following month when that month has
+    no such day (today 2026-08-31 → 2026-03-01, as 2026-02-28 was due 08-28)."""
+    index = today.month - 1 - REVIEW_MONTHS
+    year, month = today.year + index // 12, index % 12 + 1
+    last_day = calendar.monthrange(year, month)[1]
+    if today.day <= last_day:
+        return date(year, month, today.day)
+    return date(year, month, last_day) + timedelta(days=1)
+
+
+def review_overdue(elders: QuerySet[Elder], today: date) -> QuerySet[Elder]:
+    cutoff = review_overdue_before(today)
+    return elders.filter(status=Status.ACTIVE).filter(
+        Q(last_reviewed_on__lt=cutoff) | Q(last_reviewed_on__isnull=True, registered_on__lt=cutoff)
+    )
+
+
+def with_warnings(elders: QuerySet[Elder]) -> QuerySet[Elder]:
+    return elders.exclude(quality_warnings=[])
+
+
+@dataclass(frozen=True)
+class OverdueCount:
+    region: Region
+    active: int
+    overdue: int
+
+
+def overdue_by_child(parent: Region, elders: QuerySet[Elder], today: date) -> list[OverdueCount]:
+    """Active files and overdue reviews per child node of `parent` (one query)."""
+    width = _child_width(parent)
+    cutoff = review_overdue_before(today)
+    overdue = Q(last_reviewed_on__lt=cutoff) | Q(
+        last_reviewed_on__isnull=True, registered_on__lt=cutoff
+    )
+    rows = (
+        elders.filter(status=Status.ACTIVE)
+        .filter(parent.subtree("village_id"))
+        .annotate(child=Substr("village_id", 1, width))
+        .values("child")
+        .annotate(active=Count("pk"), overdue=Count("pk", filter=overdue))
+    )
+    counts = {r["child"]: (r["active"], r["overdue"]) for r in rows}
+    children = Region.objects.filter(parent=parent).order_by("code")
+    return [OverdueCount(child, *counts.get(child.code[:width], (0, 0))) for child in children]
+
+
+def _child_width(parent: Region) -> int:
+    """Digits of the code that name a child of `parent` (2-2-2-3-3)."""
+    return {Level.PROVINCE: 4, Level.CITY: 6, Level.COUNTY: 9}.get(Level(parent.level), 12)

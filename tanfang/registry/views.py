@@ -1,23 +1,34 @@
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from tanfang.accounts import access
+from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
-from tanfang.registry import actions, crypto, queries
+from tanfang.regions.models import Level
+from tanfang.registry import actions, crypto, history, quality, queries
+from tanfang.registry.actions import ITEM_KINDS
 from tanfang.registry.forms import (
     ALL_STATUSES,
+    SECTIONS,
+    CategoriesForm,
     ElderFilterForm,
+    ElderSectionForm,
+    ItemForm,
     RegisterElderForm,
+    ReviewForm,
     StatusChangeForm,
 )
-from tanfang.registry.models import Status
+from tanfang.registry.models import Elder, Status
 
 PAGE_SIZE = 50
 
@@ -35,6 +46,10 @@ def elder_list(request: HttpRequest) -> HttpResponse:
             elders = queries.with_category(elders, category)
         if (status := form.cleaned_data["status"]) != ALL_STATUSES:
             elders = elders.filter(status=status)
+        if form.cleaned_data["review"]:
+            elders = queries.review_overdue(elders, timezone.localdate())
+        if form.cleaned_data["warnings"]:
+            elders = queries.with_warnings(elders)
     else:
         # A filter that could not be read must not look like one that matched everything.
         elders = elders.none()
@@ -57,19 +72,221 @@ def elder_list(request: HttpRequest) -> HttpResponse:
 def elder_file(request: HttpRequest, elder_id: int) -> HttpResponse:
     user = access.signed_in_user(request)
     elder = access.get_elder_for(user, elder_id)
+    today = timezone.localdate()
+    masked = _masked_values(elder)
     context = {
         "elder": elder,
-        "age": elder.age_on(timezone.localdate()),
+        "age": elder.age_on(today),
+        "id_number": masked["id_number"],
+        "phone": masked["phone"],
+        "residence_address": masked["residence_address"],
+        "registration_address": masked["registration_address"],
+        "disability_certificate": masked["disability_certificate"],
+        "categories": queries.categories_of(elder),
+        "proposals": quality.proposals(elder, today),
+        "inactive": elder.status != Status.ACTIVE,
+        "status_changes": elder.status_changes.select_related("changed_by"),
+        "can_change": user.can(Perm.PEOPLE_CHANGE) and elder.status == Status.ACTIVE,
+        "can_change_status": user.can(Perm.PEOPLE_CHANGE),
+        "household": [
+            (m, _masked(m.phone_token, crypto.mask_phone))
+            for m in elder.household.filter(active=True)
+        ],
+        "contacts": [
+            (c, _masked(c.phone_token, crypto.mask_phone))
+            for c in elder.emergency_contacts.filter(active=True)
+        ],
+        "assistance": elder.assistance.filter(active=True),
+        "help_received": elder.help_received.filter(active=True),
+        "review_due_on": queries.review_due_on(elder),
+        "review_overdue": elder.status == Status.ACTIVE and queries.review_due_on(elder) < today,
+        "reviews": elder.reviews.select_related("reviewed_by")[:5],
+    }
+    return render(request, "registry/file.html", context)
+
+
+def _masked_values(elder: Elder) -> dict[str, str]:
+    return {
         "id_number": crypto.mask_id(crypto.decrypt(elder.id_number_token)),
         "phone": _masked(elder.phone_token, crypto.mask_phone),
         "residence_address": _masked(elder.residence_address_token, crypto.mask_address),
         "registration_address": _masked(elder.registration_address_token, crypto.mask_address),
-        "categories": queries.categories_of(elder),
-        "inactive": elder.status != Status.ACTIVE,
-        "status_changes": elder.status_changes.select_related("changed_by"),
-        "can_change": user.can(Perm.PEOPLE_CHANGE),
+        "disability_certificate": _masked(elder.disability_certificate_token, crypto.mask_address),
     }
-    return render(request, "registry/file.html", context)
+
+
+def _active_file(user: User, elder_id: int) -> Elder:
+    """A file to change: in the user's scope and still in the registry."""
+    elder = access.get_elder_for(user, elder_id)
+    if elder.status != Status.ACTIVE:
+        raise PermissionDenied("档案不在册，不能修改；如需修改请先恢复在册状态。")
+    return elder
+
+
+@access.requires(Perm.PEOPLE_CHANGE)
+def elder_edit(request: HttpRequest, elder_id: int, section: str) -> HttpResponse:
+    user = access.signed_in_user(request)
+    elder = _active_file(user, elder_id)
+    if section not in SECTIONS:
+        raise Http404
+    form = ElderSectionForm(
+        request.POST or None, section=section, elder=elder, user=user, masked=_masked_values(elder)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = actions.update_elder(
+                acting_user=user, elder=elder, changes=form.changes(), request=request
+            )
+        except ValidationError as error:
+            _put_back(form, error)
+        else:
+            if changed:
+                messages.success(request, f"已保存{form.title}。")
+            else:
+                messages.info(request, "没有修改任何内容。")
+            return redirect(f"{reverse('registry:file', args=[elder.pk])}#{section}")
+    return render(request, "registry/edit.html", {"form": form, "elder": elder})
+
+
+def _item_for(elder: Elder, kind: str, item_id: int | None) -> Any:
+    if kind not in ITEM_KINDS:
+        raise Http404
+    if item_id is None:
+        return None
+    model = ITEM_KINDS[kind].model
+    return get_object_or_404(model, pk=item_id, elder=elder, active=True)
+
+
+@access.requires(Perm.PEOPLE_CHANGE)
+def item_edit(
+    request: HttpRequest, elder_id: int, kind: str, item_id: int | None = None
+) -> HttpResponse:
+    user = access.signed_in_user(request)
+    elder = _active_file(user, elder_id)
+    item = _item_for(elder, kind, item_id)
+    masked = {}
+    if item is not None:
+        for name, (token, _) in ITEM_KINDS[kind].encrypted.items():
+            mask = crypto.mask_id if name == "id_number" else crypto.mask_phone
+            masked[name] = _masked(getattr(item, token), mask)
+    form = ItemForm(request.POST or None, kind=kind, item=item, masked=masked)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.save_item(
+                acting_user=user,
+                elder=elder,
+                kind=kind,
+                item=item,
+                values=form.values(editing=item is not None),
+                request=request,
+            )
+        except ValidationError as error:
+            _put_back(form, error)
+        else:
+            messages.success(request, f"已保存{ITEM_KINDS[kind].label}。")
+            return redirect(f"{reverse('registry:file', args=[elder.pk])}#{kind}")
+    context = {"form": form, "elder": elder, "label": ITEM_KINDS[kind].label, "item": item}
+    return render(request, "registry/item.html", context)
+
+
+@access.requires(Perm.PEOPLE_CHANGE)
+@require_POST
+def item_remove(request: HttpRequest, elder_id: int, kind: str, item_id: int) -> HttpResponse:
+    user = access.signed_in_user(request)
+    elder = _active_file(user, elder_id)
+    item = _item_for(elder, kind, item_id)
+    actions.remove_item(acting_user=user, elder=elder, item=item, request=request)
+    messages.success(request, f"已移除{ITEM_KINDS[kind].label}：{item}（记录保留在档案历史中）。")
+    return redirect(f"{reverse('registry:file', args=[elder.pk])}#{kind}")
+
+
+@access.requires(Perm.PEOPLE_CHANGE)
+def elder_categories(request: HttpRequest, elder_id: int) -> HttpResponse:
+    user = access.signed_in_user(request)
+    elder = _active_file(user, elder_id)
+    proposals = quality.proposals(elder, timezone.localdate())
+    confirmed = list(
+        elder.categories.filter(withdrawn_at__isnull=True).values_list("category", flat=True)
+    )
+    # Nothing confirmed yet: the proposal is ticked, for the officer to check.
+    initial = confirmed or [p.category.value for p in proposals]
+    form = CategoriesForm(request.POST or None, initial={"categories": initial})
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.confirm_categories(
+                acting_user=user,
+                elder=elder,
+                categories=form.cleaned_data["categories"],
+                request=request,
+            )
+        except ValidationError as error:
+            _put_back(form, error)
+        else:
+            messages.success(request, "已确认对象类型。")
+            return redirect(f"{reverse('registry:file', args=[elder.pk])}#categories")
+    reasons = {p.category.value: p.reasons for p in proposals}
+    choices = [(choice, reasons.get(choice.data["value"], ())) for choice in form["categories"]]
+    context = {"form": form, "elder": elder, "choices": choices, "proposals": proposals}
+    return render(request, "registry/categories.html", context)
+
+
+@access.requires(Perm.PEOPLE_CHANGE)
+def elder_review(request: HttpRequest, elder_id: int) -> HttpResponse:
+    user = access.signed_in_user(request)
+    elder = _active_file(user, elder_id)
+    today = timezone.localdate()
+    form = ReviewForm(request.POST or None, initial={"reviewed_on": today})
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.review_elder(
+                acting_user=user, elder=elder, request=request, **form.cleaned_data
+            )
+        except ValidationError as error:
+            _put_back(form, error)
+        else:
+            messages.success(request, f"已记录 {elder.name} 的档案核查。")
+            return redirect(f"{reverse('registry:file', args=[elder.pk])}#file")
+    since = elder.last_reviewed_on or elder.registered_on
+    context = {
+        "form": form,
+        "elder": elder,
+        "since": since,
+        "changed": history.changed_fields_since(elder, since),
+        "warnings": elder.quality_warnings,
+    }
+    return render(request, "registry/review.html", context)
+
+
+@access.requires(Perm.PEOPLE_VIEW)
+def elder_history(request: HttpRequest, elder_id: int) -> HttpResponse:
+    user = access.signed_in_user(request)
+    elder = access.get_elder_for(user, elder_id)
+    context = {"elder": elder, "entries": history.entries_for(elder)}
+    return render(request, "registry/history.html", context)
+
+
+@access.requires(Perm.PEOPLE_VIEW)
+def review_overview(request: HttpRequest) -> HttpResponse:
+    """Overdue half-year reviews counted per child node, down to the village."""
+    user = access.signed_in_user(request)
+    code = request.GET.get("region") or user.region_id
+    region = access.get_region_for(user, code)
+    today = timezone.localdate()
+    elders = access.elders_visible_to(user)
+    context: dict[str, Any] = {"region": region, "today": today}
+    if region.level == Level.VILLAGE:
+        overdue = queries.review_overdue(queries.in_region(elders, region), today)
+        context["elders"] = overdue.order_by("last_reviewed_on", "registered_on", "name")[:500]
+        context["overdue_total"] = overdue.count()
+    else:
+        counts = queries.overdue_by_child(region, elders, today)
+        context["counts"] = counts
+        context["overdue_total"] = sum(c.overdue for c in counts)
+        context["active_total"] = sum(c.active for c in counts)
+    context["ancestors"] = (
+        access.regions_visible_to(user).filter(code__in=region.ancestor_codes()).order_by("level")
+    )
+    return render(request, "registry/reviews.html", context)
 
 
 @access.requires(Perm.PEOPLE_CHANGE)
@@ -117,7 +334,7 @@ def _masked(token: str, mask: Callable[[str], str]) -> str:
     return mask(crypto.decrypt(token)) if token else ""
 
 
-def _put_back(form: RegisterElderForm | StatusChangeForm, error: ValidationError) -> None:
+def _put_back(form: forms.Form, error: ValidationError) -> None:
     """The action's errors, keyed by its argument names, next to the fields."""
     for field, field_messages in error.message_dict.items():
         for message in field_messages:
