@@ -160,6 +160,8 @@ def changed_fields_since(elder: Elder, since: date) -> list[str]:
             break
         if entry.changes:
             labels.extend(c.field for c in entry.changes)
+        elif entry.what == "档案":  # the registration itself
+            continue
         else:
             labels.append(entry.what.split("：")[0])
     return list(dict.fromkeys(labels))
