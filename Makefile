@@ -20,6 +20,9 @@ run: $(STAMP)
 	$(DEMO) $(BIN)/python manage.py seed_demo
 	$(DEMO) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@echo "打开 http://$(HOST):$(PORT)/ （Ctrl-C 停止）"
+	@# The worker runs background tasks (Excel imports) beside the web server; Ctrl-C stops both.
+	$(DEMO) $(BIN)/python manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 130' INT TERM; \
 	$(DEMO) $(BIN)/gunicorn tanfang.wsgi --bind $(HOST):$(PORT) --workers 3 --access-logfile -
 
 test: $(STAMP) lint pytest

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "tanfang.accounts",
     "tanfang.audit",
     "tanfang.registry",
+    "tanfang.exchange",
     "tanfang.demo",
 ]
 
@@ -114,6 +115,7 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # in code are tracked; the actor is set by the actions (`auditlog.context.set_actor`).
 AUDITLOG_INCLUDE_ALL_MODELS = False
 AUDITLOG_DISABLE_REMOTE_ADDR = True
+AUDITLOG_MASK_CALLABLE = "tanfang.registry.history.mask"
 WSGI_APPLICATION = "tanfang.wsgi.application"
 
 TEMPLATES = [

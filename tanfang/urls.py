@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from tanfang.accounts import views as account_views
+from tanfang.api import urls as api_urls
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -8,4 +9,6 @@ urlpatterns = [
     path("regions/", include("tanfang.regions.urls")),
     path("audit/", include("tanfang.audit.urls")),
     path("elders/", include("tanfang.registry.urls")),
+    path("exchange/", include("tanfang.exchange.urls")),
+    path("api/v1/", api_urls),
 ]

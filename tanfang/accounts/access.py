@@ -1,7 +1,7 @@
 """The one way to reach data: what a user may do, and which rows they may see.
 
 Views are deny-by-default: `AccessMiddleware` refuses any view that is not
-marked with `public`, `authenticated` or `requires(...)`. Every query of
+marked with `public`, `authenticated`, `json_api` or `requires(...)`. Every query of
 people's data and of accounts goes through a `*_visible_to(user)` function
 here, which limits it to the user's subtree of the administrative tree; the
 `get_*_for(user, ...)` functions answer 404 for an object outside it, exactly
@@ -35,6 +35,9 @@ class Rule:
     # Reachable before the second factor is given or an expired password changed:
     # the pages that let the user do exactly that, and logout.
     before_verification: bool = False
+    # Refused with a JSON body and 401/403 instead of a redirect to a page: the
+    # JSON API, whose clients are programs.
+    json: bool = False
 
 
 def _mark(rule: Rule) -> Callable[[V], V]:
@@ -59,6 +62,13 @@ def before_verification(view: V) -> V:
     """A signed-in user who has not yet given the second factor or renewed
     an expired password."""
     return _mark(Rule(login=True, perms=frozenset(), before_verification=True))(view)
+
+
+def json_api(*perms: Perm) -> Callable[[V], V]:
+    """A signed-in user holding every one of `perms`, refused in JSON rather
+    than redirected: the routes of the JSON API (tanfang/api.py), whose
+    operations check their own permissions on top."""
+    return _mark(Rule(login=True, perms=frozenset(perms), json=True))
 
 
 def requires(*perms: Perm) -> Callable[[V], V]:

@@ -8,9 +8,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import resolve_url
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
@@ -62,7 +62,7 @@ class SessionLimitsMiddleware:
                 setattr(request, EXPIRED_FLAG, True)
                 logout(request)
                 messages.info(request, "登录已超时，请重新登录。")
-                return _to_login(request)
+                return _to_login(request, "登录已超时，请重新登录。")
             request.session[LAST_SEEN] = now.isoformat()
         return self.get_response(request)
 
@@ -74,7 +74,9 @@ def start_session_clock(request: HttpRequest) -> None:
     request.session[LAST_SEEN] = now
 
 
-def _to_login(request: HttpRequest) -> HttpResponse:
+def _to_login(request: HttpRequest, detail: str = "请先登录。") -> HttpResponse:
+    if _answers_json(request):
+        return JsonResponse({"detail": detail}, status=401)
     url = resolve_url(settings.LOGIN_URL)
     if request.method == "GET" and not getattr(request, "htmx", False):
         url = f"{url}?{urlencode({'next': request.get_full_path()})}"
@@ -83,6 +85,17 @@ def _to_login(request: HttpRequest) -> HttpResponse:
         response["HX-Redirect"] = url
         return response
     return HttpResponseRedirect(url)
+
+
+def _answers_json(request: HttpRequest) -> bool:
+    """A route of the JSON API (`access.json_api`): its clients are programs,
+    which need a status and a JSON body, not a redirect to a page."""
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    rule = rule_of(match.func)
+    return rule is not None and rule.json
 
 
 class AccessMiddleware:
@@ -123,10 +136,17 @@ class AccessMiddleware:
             if user.needs_second_factor(settings.TANFANG_REQUIRE_2FA) and not second_factor_given(
                 user
             ):
+                if rule.json:
+                    return JsonResponse({"detail": "请先在网页上输入动态验证码。"}, status=401)
                 return HttpResponseRedirect(reverse("accounts:otp"))
             if user.must_change_password(timezone.now()):
+                if rule.json:
+                    detail = "密码已过期或已被重置，请先在网页上设置新密码。"
+                    return JsonResponse({"detail": detail}, status=403)
                 messages.warning(request, "密码已过期或已被重置，请先设置新密码。")
                 return HttpResponseRedirect(reverse("accounts:password"))
         if not all(user.can(perm) for perm in rule.perms):
+            if rule.json:
+                return JsonResponse({"detail": "您没有权限进行此操作。"}, status=403)
             raise PermissionDenied
         return None

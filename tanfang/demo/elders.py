@@ -1,19 +1,36 @@
 """About 2,000 synthetic elders for the demo county, registered through
 `register_elder` like any other file. Names, ID numbers, phones and addresses
 are invented; ID numbers are valid (checksum, birth date) and issued in 石狮市.
+
+Each elder gets a household drawn first (spouse, children at home, in the
+township or away working, some deceased), and the categories the officer
+confirms are the system's proposal from those facts, except for a few files
+confirmed otherwise, which show the data-quality warnings a real county has.
+Files were opened over the last two years; most were reviewed in the last half
+year, the rest are overdue.
 """
 
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TypeVar
 
+from django.db import transaction
+
 from tanfang.accounts.models import User
 from tanfang.regions.models import Level, Region, in_subtree
-from tanfang.registry.actions import register_elder
+from tanfang.registry import categories as rules
+from tanfang.registry.actions import (
+    confirm_categories,
+    register_elder,
+    review_elder,
+    save_item,
+    warnings_deferred,
+)
 from tanfang.registry.crypto import lookup_hash
 from tanfang.registry.identity import make_id_number
-from tanfang.registry.models import Ability, Category, Elder
+from tanfang.registry.models import Ability, Elder
 
 T = TypeVar("T")
 
@@ -42,25 +59,90 @@ def _pick_weighted(rng: random.Random, pairs: Sequence[tuple[T, int]]) -> T:
     return rng.choices([value for value, _ in pairs], weights=[w for _, w in pairs])[0]
 
 
-def _categories(rng: random.Random, ability: str, grade: int | None, rural: bool) -> list[str]:
-    chosen = []
-    if ability not in {Ability.INTACT, Ability.MILD}:
-        chosen.append(Category.DISABLED)
-    if grade in {1, 2}:
-        chosen.append(Category.SEVERELY_HANDICAPPED)
-    living = rng.choices(
-        [Category.SOLITARY_CHILDLESS, Category.LIVING_ALONE, Category.EMPTY_NEST, None],
-        weights=[6, 30, 34, 30],
-    )[0]
-    if living == Category.SOLITARY_CHILDLESS:
-        chosen += [Category.SOLITARY_CHILDLESS, Category.LIVING_ALONE]
-    elif living is not None:
-        chosen.append(living)
-    if rural and living is None and rng.random() < 0.5:
-        chosen.append(Category.LEFT_BEHIND)
-    if rng.random() < 0.03:
-        chosen.append(Category.FAMILY_PLANNING)
-    return [str(category) for category in chosen] or [str(Category.EMPTY_NEST)]
+@dataclass
+class Family:
+    has_spouse: bool
+    spouse_at_home: bool
+    # (relation, deceased, at home, in the township, away since)
+    children: list[tuple[str, bool, bool, bool, date | None]]
+
+
+def _family(rng: random.Random, rural: bool, today: date) -> Family:
+    kind = rng.choices(["solitary", "alone", "empty", "left", "home"], weights=[6, 26, 34, 14, 20])[
+        0
+    ]
+    has_spouse = kind not in {"solitary", "alone"} and rng.random() < 0.5
+    children: list[tuple[str, bool, bool, bool, date | None]] = []
+    count = 0 if kind == "solitary" else rng.choice([1, 1, 2, 2, 2, 3, 3, 4])
+    for _ in range(count):
+        relation = rng.choice(["son", "daughter"])
+        if kind == "left" and rural:
+            away = today - timedelta(days=rng.randrange(200, 3000))
+            children.append((relation, False, False, False, away))
+        elif kind == "home" and not children:
+            children.append((relation, False, True, True, None))
+        else:
+            children.append((relation, False, False, rng.random() < 0.2 and kind == "home", None))
+    if kind == "solitary" and rng.random() < 0.3:
+        children.append(("son", True, False, False, None))  # 子女均已去世
+    return Family(has_spouse, has_spouse, children)
+
+
+def _facts(
+    family: Family,
+    township: str,
+    today: date,
+    ability: str,
+    grade: int | None,
+    dementia: bool,
+    rural: bool,
+) -> rules.Facts:
+    return rules.Facts(
+        on_date=today,
+        township_code=township,
+        has_spouse=family.has_spouse,
+        spouse_lives_with_elder=family.spouse_at_home,
+        spouse_township_code=township if family.has_spouse else None,
+        children=tuple(
+            rules.Child(
+                deceased=deceased,
+                lives_with_elder=home,
+                township_code=None if deceased else (township if home or near else rules.ELSEWHERE),
+                away_since=away,
+            )
+            for _, deceased, home, near, away in family.children
+        ),
+        has_carer=False if not family.children and not family.has_spouse else None,
+        able_to_work=False,
+        rural_registration=rural,
+        ability=rules.Ability(ability),
+        dementia=dementia,
+        disability_grade=grade,
+        disability_certificate_valid=grade is not None,
+    )
+
+
+@dataclass
+class Draw:
+    """Everything drawn for one elder, before anything is written."""
+
+    id_number: str
+    name: str
+    village: Region
+    phone: str
+    address: str
+    ability: str
+    grade: int | None
+    dementia: bool
+    flags: list[float]
+    family: Family
+    spouse_name: str
+    child_names: list[str]
+    away_where: list[str]
+    contact_phone: str
+    confirmed: list[str]
+    opened: date
+    reviewed: date | None
 
 
 def seed_elders(*, acting_user: User, seed: int, today: date) -> int:
@@ -73,41 +155,124 @@ def seed_elders(*, acting_user: User, seed: int, today: date) -> int:
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
     added = 0
     for number in range(ELDERS):
-        sex = "女" if rng.random() < 0.58 else "男"
-        age_range = _pick_weighted(rng, AGE_WEIGHTS)
-        # A birthday between one and 364 days after the same day `age + 1`
-        # years ago: exactly `age` years old today.
-        age = rng.choice(age_range)
-        start = date(today.year - age - 1, today.month, min(today.day, 28))
-        birth = start + timedelta(days=rng.randrange(1, 365))
-        id_number = make_id_number(COUNTY, birth, number % 499, sex)
-        village = rng.choice(villages)
-        ability = str(_pick_weighted(rng, ABILITY_WEIGHTS))
-        grade = rng.choice([None] * 12 + [1, 2, 3, 4])
-        name = rng.choice(SURNAMES) + rng.choice(GIVEN_FEMALE if sex == "女" else GIVEN_MALE)
-        phone = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
-        address = f"{rng.choice(STREETS)}{rng.randrange(1, 300)}号"
-        flags = [rng.random() for _ in range(4)]
-        categories = _categories(rng, ability, grade, village.kind == "rural")
+        draw = _draw(rng, number, villages, today)
         # Every draw is made before this check, so that a second run draws the
         # same elders and skips exactly those already registered.
-        if Elder.objects.filter(id_number_hash=lookup_hash(id_number, kind="id")).exists():
+        if Elder.objects.filter(id_number_hash=lookup_hash(draw.id_number, kind="id")).exists():
             continue
-        register_elder(
-            acting_user=acting_user,
-            id_number=id_number,
-            name=name,
-            village=village,
-            phone=phone,
-            residence_address=address,
-            ability=ability,
-            disability_grade=grade,
-            dementia=flags[0] < 0.06,
-            rural_registration=village.kind == "rural",
-            extreme_poverty=flags[1] < 0.05,
-            minimum_living=flags[2] < 0.15,
-            consents_to_home_visits=flags[3] > 0.03,
-            categories=categories,
-        )
+        with transaction.atomic(), warnings_deferred():
+            _register(acting_user, draw, today)
         added += 1
     return added
+
+
+def _draw(rng: random.Random, number: int, villages: list[Region], today: date) -> Draw:
+    sex = "女" if rng.random() < 0.58 else "男"
+    age_range = _pick_weighted(rng, AGE_WEIGHTS)
+    # A birthday between one and 364 days after the same day `age + 1`
+    # years ago: exactly `age` years old today.
+    age = rng.choice(age_range)
+    start = date(today.year - age - 1, today.month, min(today.day, 28))
+    birth = start + timedelta(days=rng.randrange(1, 365))
+    id_number = make_id_number(COUNTY, birth, number % 499, sex)
+    village = rng.choice(villages)
+    ability = str(_pick_weighted(rng, ABILITY_WEIGHTS))
+    grade = rng.choice([None] * 12 + [1, 2, 3, 4])
+    name = rng.choice(SURNAMES) + rng.choice(GIVEN_FEMALE if sex == "女" else GIVEN_MALE)
+    phone = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
+    address = f"{rng.choice(STREETS)}{rng.randrange(1, 300)}号"
+    flags = [rng.random() for _ in range(4)]
+    rural = village.kind == "rural"
+    family = _family(rng, rural, today)
+    dementia = flags[0] < 0.06
+    township = village.code[:9] + "000"
+    facts = _facts(family, township, today, ability, grade, dementia, rural)
+    proposed = [str(p.category) for p in rules.propose(facts)]
+    opened = today - timedelta(days=rng.randrange(30, 730))
+    return Draw(
+        id_number=id_number,
+        name=name,
+        village=village,
+        phone=phone,
+        address=address,
+        ability=ability,
+        grade=grade,
+        dementia=dementia,
+        flags=flags,
+        family=family,
+        spouse_name=rng.choice(SURNAMES) + rng.choice(GIVEN_MALE + GIVEN_FEMALE),
+        child_names=[
+            rng.choice(SURNAMES) + rng.choice(GIVEN_MALE + GIVEN_FEMALE) for _ in family.children
+        ],
+        away_where=[rng.choice(["厦门", "泉州", "广州", "上海", "深圳"]) for _ in family.children],
+        contact_phone=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
+        # A few files confirmed otherwise than proposed: the warnings of a real county.
+        confirmed=proposed[1:] if proposed and flags[3] < 0.04 else proposed,
+        opened=opened,
+        reviewed=(
+            min(opened + timedelta(days=rng.randrange(0, 200)), today)
+            if rng.random() < 0.85
+            else None
+        ),
+    )
+
+
+def _register(acting_user: User, draw: Draw, today: date) -> None:
+    family = draw.family
+    elder = register_elder(
+        acting_user=acting_user,
+        id_number=draw.id_number,
+        name=draw.name,
+        village=draw.village,
+        phone=draw.phone,
+        residence_address=draw.address,
+        ability=draw.ability,
+        disability_grade=draw.grade,
+        # 残疾人证号: the ID number, then the type (4 肢体) and the grade.
+        disability_certificate=f"{draw.id_number}4{draw.grade}" if draw.grade else "",
+        disability_type="physical" if draw.grade else "",
+        dementia=draw.dementia,
+        rural_registration=draw.village.kind == "rural",
+        has_spouse=family.has_spouse,
+        children_count=sum(1 for child in family.children if not child[1]),
+        has_carer=False if not family.children and not family.has_spouse else None,
+        able_to_work=False,
+        extreme_poverty=draw.flags[1] < 0.05,
+        minimum_living=draw.flags[2] < 0.15,
+        consents_to_home_visits=draw.flags[3] > 0.03,
+    )
+    Elder.objects.filter(pk=elder.pk).update(registered_on=draw.opened)
+    elder.registered_on = draw.opened
+
+    def add(kind: str, **values: object) -> None:
+        save_item(acting_user=acting_user, elder=elder, kind=kind, values=values)
+
+    if family.has_spouse:
+        add("household", name=draw.spouse_name, relation="spouse", lives_with_elder=True)
+    for (relation, deceased, home, near, away), child, where in zip(
+        family.children, draw.child_names, draw.away_where, strict=True
+    ):
+        add(
+            "household",
+            name=child,
+            relation=relation,
+            deceased=deceased,
+            lives_with_elder=home,
+            same_township=None if deceased else (home or near),
+            away_since=away,
+            away_where=where if away else "",
+        )
+    living = [name for name, c in zip(draw.child_names, family.children, strict=True) if not c[1]]
+    # 000_4970ff49482a0570.txt 二(三): a child, or for an elder without children a
+    # person named by the township and the village.
+    add(
+        "contacts",
+        name=living[0] if living else f"{draw.village.name}村委会",
+        relation="子女" if living else "村委会",
+        phone=draw.contact_phone,
+        first_contact=True,
+        named_by_township=not living,
+    )
+    confirm_categories(acting_user=acting_user, elder=elder, categories=draw.confirmed)
+    if draw.reviewed is not None:
+        review_elder(acting_user=acting_user, elder=elder, reviewed_on=draw.reviewed)

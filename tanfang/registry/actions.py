@@ -1,6 +1,8 @@
 """Writing the elder's file: one function per use case, atomic, audited."""
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -508,9 +510,33 @@ def confirm_categories(
     return added, withdrawn
 
 
+# Files whose warnings wait for the end of a `warnings_deferred()` block.
+_deferred: ContextVar[dict[int, Elder] | None] = ContextVar("deferred_warnings", default=None)
+
+
+@contextmanager
+def warnings_deferred() -> Iterator[None]:
+    """Recompute the warnings of the files touched inside the block once, at its
+    end, rather than after every write (a file built part by part, as an import
+    or the demo does)."""
+    pending: dict[int, Elder] = {}
+    token = _deferred.set(pending)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    for elder in pending.values():
+        refresh_warnings(elder)
+
+
 def refresh_warnings(elder: Elder) -> list[str]:
     """Recompute and store the file's data-quality warnings."""
     from tanfang.registry import quality
+
+    pending = _deferred.get()
+    if pending is not None:
+        pending[elder.pk] = elder
+        return list(elder.quality_warnings)
 
     confirmed = elder.categories.filter(withdrawn_at__isnull=True).values_list(
         "category", flat=True

@@ -78,6 +78,25 @@ TAG_BYTES = 16
 
 LookupKind = Literal["id", "phone", "id_last4"]
 
+# Every column that holds field tokens, by "app_label.Model": the one list that
+# key rotation walks (`manage.py reencrypt_fields`). A new encrypted column is
+# added here; tests/registry/test_reencrypt.py fails for a `*_token` column
+# missing from it.
+ENCRYPTED_FIELDS: dict[str, tuple[str, ...]] = {
+    "registry.Elder": (
+        "id_number_token",
+        "phone_token",
+        "residence_address_token",
+        "registration_address_token",
+        "disability_certificate_token",
+    ),
+    "registry.EmergencyContact": ("phone_token",),
+    "registry.HouseholdMember": ("id_number_token", "phone_token"),
+    "registry.HelpReceived": ("contact_phone_token",),
+    # An uploaded spreadsheet waiting to be imported (cleared once imported).
+    "exchange.ImportJob": ("file_token",),
+}
+
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -128,6 +147,16 @@ def needs_rotation(token: str) -> bool:
     """True for a token made with a key other than the current one."""
     key_id, _ = _split(token)
     return key_id != _keyring().current_id
+
+
+def current_key_id() -> str:
+    """The id of the key that encrypts: every token it made starts with
+    `token_prefix(current_key_id())`."""
+    return _keyring().current_id
+
+
+def token_prefix(key_id: str) -> str:
+    return f"{VERSION}.{key_id}."
 
 
 def lookup_hash(value: str, *, kind: LookupKind) -> str:

@@ -127,6 +127,17 @@ class RegisterElderForm(forms.Form):
     dispersed_support = forms.BooleanField(label="分散供养", required=False)
     minimum_living = forms.BooleanField(label="低保", required=False)
     minimum_living_edge = forms.BooleanField(label="低保边缘", required=False)
+    # 家庭: the facts the categories are proposed from (categories.py).
+    has_spouse = _yes_no("有配偶")
+    children_count = forms.IntegerField(
+        label="子女个数",
+        required=False,
+        min_value=0,
+        max_value=20,
+        help_text="在世子女的人数（含收养）。",
+    )
+    rural_registration = _yes_no("农村户籍")
+    has_carer = _yes_no("有赡养、扶养人照料")
     # 家庭生活条件
     water_safe = _yes_no("饮水安全")
     electricity_safe = _yes_no("生活用电安全")
@@ -135,12 +146,13 @@ class RegisterElderForm(forms.Form):
     consents_to_visits = forms.BooleanField(label="愿意接受探访", required=False, initial=True)
     consents_to_home_visits = forms.BooleanField(label="同意入户探访", required=False, initial=True)
     consents_to_photos = forms.BooleanField(label="同意拍照", required=False)
-    # 对象类型
+    # 对象类型: left empty, the next page proposes them from the facts.
     categories = forms.MultipleChoiceField(
         label="对象类型",
         required=False,
         choices=Category.choices,
         widget=forms.CheckboxSelectMultiple,
+        help_text="可不选：保存后系统根据档案提出建议并说明理由，再确认。",
     )
 
     SECTIONS = [
@@ -148,6 +160,7 @@ class RegisterElderForm(forms.Form):
         ("地址", ["village", "residence_address"]),
         ("健康", ["ability", "dementia", "disability_grade"]),
         ("经济", ["extreme_poverty", "dispersed_support", "minimum_living", "minimum_living_edge"]),
+        ("家庭", ["has_spouse", "children_count", "rural_registration", "has_carer"]),
         ("家庭生活条件", ["water_safe", "electricity_safe", "housing_safe"]),
         ("意愿", ["consents_to_visits", "consents_to_home_visits", "consents_to_photos"]),
     ]

@@ -37,7 +37,8 @@ def facts_for(
     ]
     # Children counted on the form but not yet entered one by one: where they live
     # is unknown, which keeps the place-dependent categories from being proposed.
-    missing = max((elder.children_count or 0) - len(entered_children), 0)
+    living = sum(1 for m in entered_children if not m.deceased)
+    missing = max((elder.children_count or 0) - living, 0)
     children.extend(categories.Child() for _ in range(missing))
     relatives = tuple(
         categories.Relative(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tanfang.registry import views
+from tanfang.registry import printing, reveal_views, views
 
 app_name = "registry"
 urlpatterns = [
@@ -8,4 +8,25 @@ urlpatterns = [
     path("new/", views.elder_register, name="register"),
     path("<int:elder_id>/", views.elder_file, name="file"),
     path("<int:elder_id>/status/", views.elder_status, name="status"),
+    path("<int:elder_id>/edit/<slug:section>/", views.elder_edit, name="edit"),
+    path("<int:elder_id>/categories/", views.elder_categories, name="categories"),
+    path("<int:elder_id>/review/", views.elder_review, name="review"),
+    path("<int:elder_id>/history/", views.elder_history, name="history"),
+    path("<int:elder_id>/<slug:kind>/new/", views.item_edit, name="item_new"),
+    path("<int:elder_id>/<slug:kind>/<int:item_id>/", views.item_edit, name="item"),
+    path("<int:elder_id>/<slug:kind>/<int:item_id>/remove/", views.item_remove, name="item_remove"),
+    path("reviews/", views.review_overview, name="reviews"),
+    path("<int:elder_id>/reveal/<str:field>/", reveal_views.reveal_field, name="reveal"),
+    path(
+        "<int:elder_id>/contacts/<int:contact_id>/reveal/",
+        reveal_views.reveal_contact_phone,
+        name="reveal_contact",
+    ),
+    path(
+        "<int:elder_id>/household/<int:member_id>/reveal/<str:field>/",
+        reveal_views.reveal_member_field,
+        name="reveal_member",
+    ),
+    path("<int:elder_id>/print/", printing.print_form, name="print"),
+    path("print-blank/", printing.print_blank, name="print_blank"),
 ]

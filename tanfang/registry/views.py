@@ -111,7 +111,7 @@ def _masked_values(elder: Elder) -> dict[str, str]:
         "phone": _masked(elder.phone_token, crypto.mask_phone),
         "residence_address": _masked(elder.residence_address_token, crypto.mask_address),
         "registration_address": _masked(elder.registration_address_token, crypto.mask_address),
-        "disability_certificate": _masked(elder.disability_certificate_token, crypto.mask_address),
+        "disability_certificate": _masked(elder.disability_certificate_token, crypto.mask_id),
     }
 
 
@@ -325,8 +325,11 @@ def elder_register(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             _put_back(form, error)
         else:
-            messages.success(request, f"已为 {elder.name} 建档。")
-            return redirect("registry:file", elder_id=elder.pk)
+            if data.get("categories"):
+                messages.success(request, f"已为 {elder.name} 建档。")
+                return redirect("registry:file", elder_id=elder.pk)
+            messages.success(request, f"已为 {elder.name} 建档。请核实系统建议的对象类型并确认。")
+            return redirect("registry:categories", elder_id=elder.pk)
     return render(request, "registry/register.html", {"form": form})
 
 

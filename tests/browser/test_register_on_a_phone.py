@@ -49,7 +49,7 @@ def test_a_village_liaison_registers_an_elder_on_a_phone(browser, phone, live_se
     text = phone.inner_text("body")
     assert "已为 林阿婆 建档。" in text
     assert "林阿婆" in phone.inner_text("h1")
-    assert crypto.mask_id(ID_1940) in phone.inner_text("dd.masked >> nth=0")
+    assert crypto.mask_id(ID_1940) in phone.inner_text("span.masked >> nth=0")
     assert ID_1940 not in text
     assert ID_1940 not in phone.content()
     tags = phone.locator("ul.tags li").all_inner_texts()
@@ -103,3 +103,33 @@ def test_a_wrong_id_checksum_is_refused_next_to_the_field(phone, live_server, us
     assert not Elder.objects.exists()
     assert not ElderCategory.objects.exists()
     assert not AuditEvent.objects.filter(action=Action.ELDER_REGISTERED).exists()
+
+
+def test_the_liaison_confirms_the_proposed_categories_with_their_reasons(phone, live_server, users):
+    # 000_4970ff49482a0570.txt 附件2 (1), (2): 无配偶、无子女 → 孤寡, and so 独居.
+    open_the_form(phone, live_server)
+    phone.fill("#id_name", "林阿婆")
+    phone.fill("#id_id_number", ID_1940)
+    phone.select_option("#id_has_spouse", "false")
+    phone.fill("#id_children_count", "0")
+    phone.click("button:has-text('保存档案')")
+
+    elder = Elder.objects.get()
+    assert phone.url == f"{live_server.url}/elders/{elder.pk}/categories/"
+    assert "请核实系统建议的对象类型并确认" in phone.inner_text("body")
+    solitary = phone.locator("li.proposed", has=phone.locator("input[value=孤寡]"))
+    assert "系统建议：无配偶、无子女" in solitary.inner_text()
+    assert phone.is_checked("input[name=categories][value=孤寡]")
+    assert phone.is_checked("input[name=categories][value=独居]")
+    assert not phone.is_checked("input[name=categories][value=失能]")
+    assert fits_the_screen(phone)
+
+    phone.click("button:has-text('确认')")
+
+    assert phone.url == f"{live_server.url}/elders/{elder.pk}/#categories"
+    tags = phone.locator("#categories ul.tags li").all_inner_texts()
+    assert tags == ["孤寡", "独居"]
+    confirmed = ElderCategory.objects.filter(elder=elder, withdrawn_at__isnull=True)
+    assert set(confirmed.values_list("category", flat=True)) == {"孤寡", "独居"}
+    assert all(c.confirmed_by == users["liaison_a"] for c in confirmed)
+    assert fits_the_screen(phone)
