@@ -36,10 +36,14 @@ class ElderFilterForm(forms.Form):
         choices=[*Status.choices, (ALL_STATUSES, "全部状态")],
     )
     review = forms.ChoiceField(
-        label="半年核查", required=False, choices=[("", "不限"), ("overdue", "核查逾期")]
+        label="半年核查",
+        required=False,
+        choices=[("", "半年核查：不限"), ("overdue", "半年核查逾期")],
     )
     warnings = forms.ChoiceField(
-        label="数据质量", required=False, choices=[("", "不限"), ("yes", "有提示")]
+        label="数据质量",
+        required=False,
+        choices=[("", "数据质量：不限"), ("yes", "有数据质量提示")],
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
