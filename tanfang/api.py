@@ -32,6 +32,7 @@ from ninja.security import django_auth
 from tanfang.accounts import access
 from tanfang.accounts.permissions import Perm
 from tanfang.registry.api import router as registry_router
+from tanfang.registry.policy_api import router as policy_router
 
 
 class LocalSwagger(DocsBase):
@@ -68,7 +69,10 @@ api = NinjaAPI(
 # one of its operations needs at least: `AccessMiddleware` refuses a user
 # without it before ninja runs (and the route walk of tests/test_url_access.py
 # checks it); each operation checks its own on top (`checked_first`).
-ROUTERS = {"registry": (registry_router, Perm.PEOPLE_VIEW)}
+ROUTERS = {
+    "registry": (registry_router, Perm.PEOPLE_VIEW),
+    "policy": (policy_router, Perm.PEOPLE_VIEW),
+}
 # The document, the docs page and the root: for the roles the API serves, who
 # all read people's files; not for the three administrators (三员分立), who
 # reach no page of people's data.
