@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "tanfang.accounts",
     "tanfang.audit",
     "tanfang.registry",
+    "tanfang.jurisdiction",
     "tanfang.exchange",
     "tanfang.demo",
 ]

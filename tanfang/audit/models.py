@@ -37,6 +37,10 @@ class Action(models.TextChoices):
     ELDERS_IMPORTED = "elders_imported", "导入老年人台账"
     ELDERS_EXPORTED = "elders_exported", "导出老年人台账"
     FIELDS_REENCRYPTED = "fields_reencrypted", "敏感字段重新加密"
+    POLICY_CHOSEN = "policy_chosen", "设置探访规则"
+    EVENT_DECLARED = "event_declared", "发布特殊时段"
+    EVENT_ENDED = "event_ended", "结束特殊时段"
+    ELDER_TIER_OVERRIDDEN = "elder_tier_overridden", "人工调整分级"
 
 
 class AuditEvent(models.Model):

@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from tanfang.accounts.models import User
+from tanfang.jurisdiction import tiers
 from tanfang.regions.models import Region
 from tanfang.registry import categories as category_rules
 from tanfang.registry import crypto, identity, quality
@@ -189,8 +190,10 @@ def save_new_elders(new: list[NewElder], *, acting_user: User, now: datetime) ->
             refresh_warnings(item.elder)
         return
     added = found[len(differences) :]
+    choices = tiers.all_choices()
     for item in rest:
         item.elder.quality_warnings = _differences(item, today) + added
+        tiers.assign(item.elder, item.categories, today, choices)
     _insert(rest, acting_user=acting_user, now=now)
 
 

@@ -530,7 +530,8 @@ def warnings_deferred() -> Iterator[None]:
 
 
 def refresh_warnings(elder: Elder) -> list[str]:
-    """Recompute and store the file's data-quality warnings."""
+    """Recompute and store the file's data-quality warnings and its tier."""
+    from tanfang.jurisdiction import tiers
     from tanfang.registry import quality
 
     pending = _deferred.get()
@@ -542,6 +543,8 @@ def refresh_warnings(elder: Elder) -> list[str]:
         "category", flat=True
     )
     found = quality.warnings(elder, timezone.localdate(), list(confirmed))
+    # The tier depends on the same facts (tanfang.policy via the county's rules).
+    tiers.refresh_tier(elder, timezone.localdate())
     if found != elder.quality_warnings:
         elder.quality_warnings = found
         # Derived data: no field history entry for it.

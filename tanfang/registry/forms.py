@@ -482,3 +482,21 @@ class ReviewForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="例如：入户核实，信息无变化；或说明变化情况。",
     )
+
+
+class TierOverrideForm(forms.Form):
+    tier = forms.ChoiceField(label="调整为", required=False)
+    reason = forms.CharField(
+        label="调整理由",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="例如：子女长期在外，老人近期摔倒，按重点对象探访。",
+    )
+
+    def __init__(self, *args: Any, tiers: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast("forms.ChoiceField", self.fields["tier"]).choices = [
+            ("", "不调整（按规则计算）"),
+            *tiers,
+        ]

@@ -177,6 +177,19 @@ class Elder(models.Model):
     status = models.CharField(
         "状态", max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True
     )
+    # 分级 under the county's rules (tanfang.policy), kept current by the actions
+    # and by `manage.py refresh_tiers` (ages cross thresholds); an officer may
+    # set another tier with a written reason, shown beside the computed one.
+    tier = models.CharField("分级", max_length=20, blank=True, db_index=True)
+    tier_label = models.CharField("分级名称", max_length=20, blank=True)
+    tier_reasons = models.JSONField("分级理由", default=list, blank=True)
+    tier_profile = models.CharField("适用规则", max_length=40, blank=True)
+    tier_override = models.CharField("人工调整分级", max_length=20, blank=True)
+    tier_override_reason = models.TextField("调整理由", blank=True)
+    tier_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    tier_override_at = models.DateTimeField(null=True, blank=True)
     # A confirmed set of categories that differs from the proposal (see categories.py).
     quality_warnings = models.JSONField("数据质量提示", default=list, blank=True)
 

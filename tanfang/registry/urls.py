@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:elder_id>/edit/<slug:section>/", views.elder_edit, name="edit"),
     path("<int:elder_id>/categories/", views.elder_categories, name="categories"),
     path("<int:elder_id>/review/", views.elder_review, name="review"),
+    path("<int:elder_id>/tier/", views.elder_tier, name="tier"),
     path("<int:elder_id>/history/", views.elder_history, name="history"),
     path("<int:elder_id>/<slug:kind>/new/", views.item_edit, name="item_new"),
     path("<int:elder_id>/<slug:kind>/<int:item_id>/", views.item_edit, name="item"),

@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -14,6 +15,9 @@ from django.views.decorators.http import require_POST
 from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
+from tanfang.jurisdiction import tiers
+from tanfang.jurisdiction.actions import override_tier
+from tanfang.policy import engine
 from tanfang.regions.models import Level
 from tanfang.registry import actions, crypto, history, quality, queries
 from tanfang.registry.actions import ITEM_KINDS
@@ -27,6 +31,7 @@ from tanfang.registry.forms import (
     RegisterElderForm,
     ReviewForm,
     StatusChangeForm,
+    TierOverrideForm,
 )
 from tanfang.registry.models import Elder, Status
 
@@ -101,8 +106,46 @@ def elder_file(request: HttpRequest, elder_id: int) -> HttpResponse:
         "review_due_on": queries.review_due_on(elder),
         "review_overdue": elder.status == Status.ACTIVE and queries.review_due_on(elder) < today,
         "reviews": elder.reviews.select_related("reviewed_by")[:5],
+        "policy": _policy_of(elder, today),
     }
     return render(request, "registry/file.html", context)
+
+
+def _policy_of(elder: Elder, today: date) -> dict[str, Any]:
+    """The rules the elder's county follows, and what they ask for this elder."""
+    name, overrides = tiers.choice_for(elder.village_id)
+    profile = engine.load(name)
+    categories = elder.categories.filter(withdrawn_at__isnull=True).values_list(
+        "category", flat=True
+    )
+    evaluation = tiers.compute(elder, today, categories, name, overrides)
+    labels = dict(profile.tier_keys())
+    return {
+        "profile": profile,
+        "evaluation": evaluation,
+        "override_label": labels.get(elder.tier_override, ""),
+    }
+
+
+@access.requires(Perm.PEOPLE_CHANGE)
+def elder_tier(request: HttpRequest, elder_id: int) -> HttpResponse:
+    user = access.signed_in_user(request)
+    elder = _active_file(user, elder_id)
+    name, _ = tiers.choice_for(elder.village_id)
+    form = TierOverrideForm(
+        request.POST or None,
+        tiers=engine.load(name).tier_keys(),
+        initial={"tier": elder.tier_override, "reason": elder.tier_override_reason},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            override_tier(acting_user=user, elder=elder, request=request, **form.cleaned_data)
+        except ValidationError as error:
+            _put_back(form, error)
+        else:
+            messages.success(request, "已保存分级调整。")
+            return redirect(f"{reverse('registry:file', args=[elder.pk])}#tier")
+    return render(request, "registry/tier.html", {"form": form, "elder": elder})
 
 
 def _masked_values(elder: Elder) -> dict[str, str]:

@@ -31,6 +31,7 @@ def test_it_lists_the_operations_in_the_openapi_document(client_for):
         ("PATCH", "/api/v1/elders/{elder_id}"): "修改档案",
         ("POST", "/api/v1/elders/{elder_id}/status"): "变更状态",
         ("POST", "/api/v1/elders/{elder_id}/categories"): "确认对象类型",
+        ("POST", "/api/v1/policy/evaluate"): "按规则评估分级和探访要求",
     }
 
 

@@ -8,6 +8,8 @@ from tanfang.accounts.models import PasswordHistory, User
 from tanfang.accounts.permissions import Role
 from tanfang.demo.elders import seed_elders
 from tanfang.demo.regions import demo_tree_csv
+from tanfang.jurisdiction.actions import choose_profile
+from tanfang.jurisdiction.models import PolicyChoice
 from tanfang.regions.actions import import_regions, read_rows
 from tanfang.regions.models import Level, Region, in_subtree
 
@@ -70,6 +72,13 @@ class Command(BaseCommand):
             created += 1
         self.stdout.write(f"演示账号：新增 {created} 个。")
         county_officer = User.objects.get(username="county")
+        if not PolicyChoice.objects.filter(region_id=COUNTY).exists():
+            # 石狮 follows its own 2023 scheme (000_4970ff49482a0570.txt).
+            choose_profile(
+                acting_user=county_officer,
+                region=Region.objects.get(code=COUNTY),
+                profile="fujian-shishi",
+            )
         elders = seed_elders(acting_user=county_officer, seed=seed, today=timezone.localdate())
         self.stdout.write(f"老年人档案：新增 {elders} 份。")
         self.stdout.write(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")

@@ -1,0 +1,186 @@
+"""Choosing the rules, declaring events, overriding an elder's tier: audited."""
+
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from tanfang.accounts import access
+from tanfang.accounts.models import User
+from tanfang.accounts.permissions import Perm
+from tanfang.audit.actions import record
+from tanfang.audit.models import Action
+from tanfang.jurisdiction import tiers
+from tanfang.jurisdiction.models import DeclaredEvent, PolicyChoice
+from tanfang.policy import engine
+from tanfang.policy.engine import EVENT_LABELS
+from tanfang.regions.models import Level, Region
+from tanfang.registry.models import Elder, Status
+
+# Who chooses: a county, or a city or province for all its counties (POLICIES.md).
+CHOOSING_LEVELS = frozenset({Level.PROVINCE, Level.CITY, Level.COUNTY})
+
+
+@transaction.atomic
+def choose_profile(
+    *,
+    acting_user: User,
+    region: Region,
+    profile: str,
+    overrides: dict[str, Any] | None = None,
+    request: HttpRequest | None = None,
+) -> int:
+    """Set the rules of `region` and its subtree; returns how many elders' tiers
+    changed (all are recomputed at once)."""
+    access.check(acting_user, Perm.PEOPLE_CHANGE)
+    if not access.in_scope(acting_user, region.code):
+        raise PermissionDenied
+    if region.level not in CHOOSING_LEVELS or acting_user.region.level > region.level:
+        raise ValidationError({"region": "探访规则由县(市、区)或以上民政部门设置。"})
+    if profile not in engine.profile_names():
+        raise ValidationError({"profile": "请选择探访规则。"})
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    try:
+        engine.evaluate(
+            engine.load(profile),
+            engine.Facts(birth_date=date(1940, 1, 1)),
+            timezone.localdate(),
+            overrides,
+        )
+    except ValueError as error:
+        raise ValidationError({"overrides": str(error)}) from error
+    PolicyChoice.objects.update_or_create(
+        region=region,
+        defaults={
+            "profile": profile,
+            "overrides": overrides,
+            "changed_by": acting_user,
+            "changed_at": timezone.now(),
+        },
+    )
+    changed = tiers.refresh_tiers(
+        Elder.objects.filter(region.subtree("village_id"), status=Status.ACTIVE),
+        timezone.localdate(),
+    )
+    record(
+        Action.POLICY_CHOSEN,
+        actor=acting_user,
+        request=request,
+        region_code=region.code,
+        detail={"profile": profile, "overrides": overrides, "tiers_changed": changed},
+    )
+    return changed
+
+
+@transaction.atomic
+def declare_event(
+    *,
+    acting_user: User,
+    region: Region,
+    kind: str,
+    title: str,
+    starts_on: date,
+    ends_on: date,
+    request: HttpRequest | None = None,
+) -> DeclaredEvent:
+    """A heat wave, cold wave, typhoon, flood or epidemic for a subtree and dates."""
+    access.check(acting_user, Perm.PEOPLE_CHANGE)
+    if not access.in_scope(acting_user, region.code):
+        raise PermissionDenied
+    errors: dict[str, str] = {}
+    if kind not in {str(k) for k in EVENT_LABELS}:
+        errors["kind"] = "请选择事件类型。"
+    if not title.strip():
+        errors["title"] = "请填写名称。"
+    if ends_on < starts_on:
+        errors["ends_on"] = "结束日期不能早于开始日期。"
+    if errors:
+        raise ValidationError(errors)
+    event = DeclaredEvent.objects.create(
+        region=region,
+        kind=kind,
+        title=title.strip(),
+        starts_on=starts_on,
+        ends_on=ends_on,
+        declared_by=acting_user,
+    )
+    record(
+        Action.EVENT_DECLARED,
+        actor=acting_user,
+        request=request,
+        region_code=region.code,
+        target=event,
+        detail={"kind": kind, "starts_on": str(starts_on), "ends_on": str(ends_on)},
+    )
+    return event
+
+
+@transaction.atomic
+def end_event(
+    *, acting_user: User, event: DeclaredEvent, request: HttpRequest | None = None
+) -> DeclaredEvent:
+    """End a declared event today (or on its start day if it has not begun)."""
+    access.check(acting_user, Perm.PEOPLE_CHANGE)
+    if not access.in_scope(acting_user, event.region_id):
+        raise PermissionDenied
+    if event.ended_at is not None:
+        raise ValidationError({"event": "该特殊时段已结束。"})
+    today = timezone.localdate()
+    event.ends_on = max(min(event.ends_on, today), event.starts_on)
+    event.ended_by = acting_user
+    event.ended_at = timezone.now()
+    event.save(update_fields=["ends_on", "ended_by", "ended_at"])
+    record(
+        Action.EVENT_ENDED,
+        actor=acting_user,
+        request=request,
+        region_code=event.region_id,
+        target=event,
+        detail={"ends_on": str(event.ends_on)},
+    )
+    return event
+
+
+@transaction.atomic
+def override_tier(
+    *,
+    acting_user: User,
+    elder: Elder,
+    tier: str,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> None:
+    """An officer's tier for this elder, with a written reason, shown beside the
+    computed one; an empty `tier` returns to the computed tier."""
+    access.check(acting_user, Perm.PEOPLE_CHANGE)
+    if not access.in_scope(acting_user, elder.village_id):
+        raise PermissionDenied
+    profile, _ = tiers.choice_for(elder.village_id)
+    allowed = dict(engine.load(profile).tier_keys())
+    if tier and tier not in allowed:
+        raise ValidationError({"tier": "请选择分级。"})
+    if tier and not reason.strip():
+        raise ValidationError({"reason": "请填写调整理由。"})
+    elder.tier_override = tier
+    elder.tier_override_reason = reason.strip() if tier else ""
+    elder.tier_override_by = acting_user if tier else None
+    elder.tier_override_at = timezone.now() if tier else None
+    elder.save(
+        update_fields=[
+            "tier_override",
+            "tier_override_reason",
+            "tier_override_by",
+            "tier_override_at",
+        ]
+    )
+    record(
+        Action.ELDER_TIER_OVERRIDDEN,
+        actor=acting_user,
+        request=request,
+        region_code=elder.village_id,
+        target=elder,
+        detail={"tier": tier, "computed": elder.tier},
+    )

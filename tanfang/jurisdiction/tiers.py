@@ -1,0 +1,117 @@
+"""The stored tier of each elder (issue: "Stored tier"), computed by
+`tanfang.policy` under the rules the elder's county follows."""
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from django.db.models import QuerySet
+
+from tanfang.jurisdiction.models import PolicyChoice
+from tanfang.policy import engine
+from tanfang.registry.models import Elder, ElderCategory
+
+DEFAULT_PROFILE = "national"
+_TIER_FIELDS = ["tier", "tier_label", "tier_reasons", "tier_profile"]
+
+
+def ancestors_and_self(code: str) -> list[str]:
+    """County, city and province codes of a node, nearest first."""
+    return [code[:digits].ljust(12, "0") for digits in (6, 4, 2)]
+
+
+def choice_for(
+    code: str, choices: dict[str, PolicyChoice] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The profile and open numbers in force for a node: its county's choice, or
+    its city's, or its province's, or the national rules."""
+    codes = ancestors_and_self(code)
+    if choices is None:
+        choices = {c.pk: c for c in PolicyChoice.objects.filter(region_id__in=codes)}
+    for candidate in codes:
+        if candidate in choices:
+            found = choices[candidate]
+            return found.profile, dict(found.overrides)
+    return DEFAULT_PROFILE, {}
+
+
+def facts_of(elder: Elder, categories: Iterable[str]) -> engine.Facts:
+    return engine.Facts(
+        birth_date=elder.birth_date,
+        categories=frozenset(categories),
+        ability=elder.ability or None,
+        dementia=elder.dementia,
+        disability_grade=elder.disability_grade,
+        health=elder.health or None,
+        consents_to_home_visits=elder.consents_to_home_visits,
+    )
+
+
+def compute(
+    elder: Elder, today: date, categories: Iterable[str], profile: str, overrides: dict[str, Any]
+) -> engine.Evaluation:
+    return engine.evaluate(engine.load(profile), facts_of(elder, categories), today, overrides)
+
+
+def _apply(elder: Elder, result: engine.Evaluation, profile: str) -> bool:
+    values = {
+        "tier": result.tier,
+        "tier_label": result.tier_label,
+        "tier_reasons": list(result.reasons),
+        "tier_profile": profile,
+    }
+    if all(getattr(elder, k) == v for k, v in values.items()):
+        return False
+    for key, value in values.items():
+        setattr(elder, key, value)
+    return True
+
+
+def assign(
+    elder: Elder, categories: Iterable[str], today: date, choices: dict[str, PolicyChoice]
+) -> None:
+    """Set the tier of an elder not yet saved (a bulk insert); `choices` as
+    `PolicyChoice` rows by region code, read once for the whole batch."""
+    profile, overrides = choice_for(elder.village_id, choices)
+    _apply(elder, compute(elder, today, categories, profile, overrides), profile)
+
+
+def all_choices() -> dict[str, PolicyChoice]:
+    return {c.pk: c for c in PolicyChoice.objects.all()}
+
+
+def refresh_tier(elder: Elder, today: date) -> bool:
+    """Recompute one elder's tier; True when it changed."""
+    profile, overrides = choice_for(elder.village_id)
+    categories = ElderCategory.objects.filter(elder=elder, withdrawn_at__isnull=True)
+    result = compute(
+        elder, today, categories.values_list("category", flat=True), profile, overrides
+    )
+    if not _apply(elder, result, profile):
+        return False
+    Elder.objects.filter(pk=elder.pk).update(**{k: getattr(elder, k) for k in _TIER_FIELDS})
+    return True
+
+
+def refresh_tiers(elders: QuerySet[Elder], today: date, batch: int = 1000) -> int:
+    """Recompute the tiers of many elders (a profile change, the daily run):
+    a few queries per thousand elders. Returns how many changed."""
+    choices = all_choices()
+    changed = 0
+    pks = list(elders.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(pks), batch):
+        chunk = list(Elder.objects.filter(pk__in=pks[start : start + batch]))
+        categories: dict[int, list[str]] = {}
+        for elder_id, category in ElderCategory.objects.filter(
+            elder_id__in=[e.pk for e in chunk], withdrawn_at__isnull=True
+        ).values_list("elder_id", "category"):
+            categories.setdefault(elder_id, []).append(category)
+        dirty = []
+        for elder in chunk:
+            profile, overrides = choice_for(elder.village_id, choices)
+            result = compute(elder, today, categories.get(elder.pk, []), profile, overrides)
+            if _apply(elder, result, profile):
+                dirty.append(elder)
+        Elder.objects.bulk_update(dirty, _TIER_FIELDS)
+        changed += len(dirty)
+    return changed
