@@ -9,6 +9,7 @@ urlpatterns = [
     path("regions/", include("tanfang.regions.urls")),
     path("audit/", include("tanfang.audit.urls")),
     path("elders/", include("tanfang.registry.urls")),
+    path("rules/", include("tanfang.jurisdiction.urls")),
     path("exchange/", include("tanfang.exchange.urls")),
     path("api/v1/", api_urls),
 ]

@@ -172,6 +172,24 @@ def _import_job_under(place: Region) -> int:
     ).pk
 
 
+def _event_under(place: Region) -> int:
+    from tanfang.jurisdiction.models import DeclaredEvent
+
+    event = DeclaredEvent.objects.filter(region=place).first()
+    if event is None:
+        declarer = User.objects.filter(region__code__startswith=place.prefix).first()
+        assert declarer is not None
+        event = DeclaredEvent.objects.create(
+            region=place,
+            kind="heat",
+            title="高温",
+            starts_on=date(2026, 7, 1),
+            ends_on=date(2026, 7, 5),
+            declared_by=declarer,
+        )
+    return event.pk
+
+
 # kwarg name -> the value naming an object that lies under `place`, a node of
 # the tree (晋江市, 宝盖镇 or 村B in the walk). A route with a kwarg missing
 # here fails the walk: add it, creating the object under `place` if needed.
@@ -183,6 +201,7 @@ OBJECT_IN: dict[str, Callable[[Region], object]] = {
     "section": lambda place: "basic",
     "kind": lambda place: "household",
     "item_id": _household_member_under,
+    "event_id": _event_under,
     # The reveal buttons (tanfang/registry/reveal_views.py).
     "field": lambda place: "id_number",
     "contact_id": _emergency_contact_under,

@@ -11,6 +11,7 @@ from tanfang.accounts.permissions import Perm
 NAVIGATION = [
     ("首页", "home", None),
     ("老年人档案", "registry:list", Perm.PEOPLE_VIEW),
+    ("探访规则", "jurisdiction:rules", Perm.PEOPLE_VIEW),
     ("行政区划", "regions:root", Perm.REGIONS_VIEW),
     ("区划导入", "regions:import", Perm.REGIONS_MANAGE),
     ("账号管理", "accounts:user_list", Perm.ACCOUNTS_MANAGE),
