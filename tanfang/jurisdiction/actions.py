@@ -54,6 +54,7 @@ def choose_profile(
         raise ValidationError({"overrides": str(error)}) from error
     PolicyChoice.objects.update_or_create(
         region=region,
+        since=timezone.localdate(),
         defaults={
             "profile": profile,
             "overrides": overrides,

@@ -12,9 +12,12 @@ from tanfang.regions.models import Region
 
 
 class PolicyChoice(models.Model):
-    region = models.OneToOneField(
-        Region, primary_key=True, on_delete=models.PROTECT, related_name="policy_choice"
-    )
+    """A node's choice of profile from a day on. Kept as history, so that a past
+    month is judged by the choice then in force (POLICIES.md: last year's
+    reports with last year's rules); a second change on one day replaces it."""
+
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="policy_choices")
+    since = models.DateField("生效日期")
     profile = models.CharField("探访规则", max_length=40)
     # Parameter name -> value, only for the profile's open numbers.
     overrides = models.JSONField("调整的参数", default=dict, blank=True)
@@ -23,8 +26,16 @@ class PolicyChoice(models.Model):
     )
     changed_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        ordering = ["region_id", "since"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "since"], name="jurisdiction_one_choice_a_day"
+            )
+        ]
+
     def __str__(self) -> str:
-        return f"{self.region_id}: {self.profile}"
+        return f"{self.region_id} {self.since}: {self.profile}"
 
 
 class DeclaredEvent(models.Model):

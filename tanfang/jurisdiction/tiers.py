@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from tanfang.jurisdiction.models import PolicyChoice
 from tanfang.policy import engine
@@ -20,19 +21,31 @@ def ancestors_and_self(code: str) -> list[str]:
     return [code[:digits].ljust(12, "0") for digits in (6, 4, 2)]
 
 
+Choices = dict[str, list[PolicyChoice]]
+
+
 def choice_for(
-    code: str, choices: dict[str, PolicyChoice] | None = None
+    code: str, on_date: date | None = None, choices: Choices | None = None
 ) -> tuple[str, dict[str, Any]]:
-    """The profile and open numbers in force for a node: its county's choice, or
-    its city's, or its province's, or the national rules."""
+    """The profile and open numbers in force for a node on a day (today by
+    default): its county's choice, or its city's, or its province's, each the
+    latest from on or before that day; else the national rules."""
+    on_date = on_date or timezone.localdate()
     codes = ancestors_and_self(code)
     if choices is None:
-        choices = {c.pk: c for c in PolicyChoice.objects.filter(region_id__in=codes)}
+        choices = _by_region(PolicyChoice.objects.filter(region_id__in=codes))
     for candidate in codes:
-        if candidate in choices:
-            found = choices[candidate]
-            return found.profile, dict(found.overrides)
+        in_force = [c for c in choices.get(candidate, []) if c.since <= on_date]
+        if in_force:
+            return in_force[-1].profile, dict(in_force[-1].overrides)
     return DEFAULT_PROFILE, {}
+
+
+def _by_region(rows: Iterable[PolicyChoice]) -> Choices:
+    found: Choices = {}
+    for row in sorted(rows, key=lambda c: (c.region_id, c.since)):
+        found.setdefault(row.region_id, []).append(row)
+    return found
 
 
 def facts_of(elder: Elder, categories: Iterable[str]) -> engine.Facts:
@@ -67,22 +80,20 @@ def _apply(elder: Elder, result: engine.Evaluation, profile: str) -> bool:
     return True
 
 
-def assign(
-    elder: Elder, categories: Iterable[str], today: date, choices: dict[str, PolicyChoice]
-) -> None:
+def assign(elder: Elder, categories: Iterable[str], today: date, choices: Choices) -> None:
     """Set the tier of an elder not yet saved (a bulk insert); `choices` as
     `PolicyChoice` rows by region code, read once for the whole batch."""
-    profile, overrides = choice_for(elder.village_id, choices)
+    profile, overrides = choice_for(elder.village_id, today, choices)
     _apply(elder, compute(elder, today, categories, profile, overrides), profile)
 
 
-def all_choices() -> dict[str, PolicyChoice]:
-    return {c.pk: c for c in PolicyChoice.objects.all()}
+def all_choices() -> Choices:
+    return _by_region(PolicyChoice.objects.all())
 
 
 def refresh_tier(elder: Elder, today: date) -> bool:
     """Recompute one elder's tier; True when it changed."""
-    profile, overrides = choice_for(elder.village_id)
+    profile, overrides = choice_for(elder.village_id, today)
     categories = ElderCategory.objects.filter(elder=elder, withdrawn_at__isnull=True)
     result = compute(
         elder, today, categories.values_list("category", flat=True), profile, overrides
@@ -108,7 +119,7 @@ def refresh_tiers(elders: QuerySet[Elder], today: date, batch: int = 1000) -> in
             categories.setdefault(elder_id, []).append(category)
         dirty = []
         for elder in chunk:
-            profile, overrides = choice_for(elder.village_id, choices)
+            profile, overrides = choice_for(elder.village_id, today, choices)
             result = compute(elder, today, categories.get(elder.pk, []), profile, overrides)
             if _apply(elder, result, profile):
                 dirty.append(elder)

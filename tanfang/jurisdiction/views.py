@@ -34,7 +34,12 @@ def rules(request: HttpRequest) -> HttpResponse:
     version = profile.version_on(today)
     if overrides:
         version = engine.with_params(version, overrides)
-    own = PolicyChoice.objects.filter(region=region).select_related("changed_by").first()
+    own = (
+        PolicyChoice.objects.filter(region=region, since__lte=today)
+        .select_related("changed_by")
+        .order_by("-since")
+        .first()
+    )
     can_choose = (
         user.can(Perm.PEOPLE_CHANGE)
         and region.level in actions.CHOOSING_LEVELS

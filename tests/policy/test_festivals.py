@@ -404,7 +404,7 @@ def test_it_returns_exactly_the_windows_overlapping_the_range(start, length, spa
     # brute force: spans up to 400 days cannot reach past three years around the range
     expected = [
         window
-        for year in range(start.year - 3, end.year + 4)
+        for year in range(start.year - 3, min(end.year + 4, 2100))
         for window in festival_windows(year, spans)
         if window.start <= end and start <= window.end
     ]

@@ -171,3 +171,18 @@ def test_a_declared_event_is_checked_and_ended(users, regions):
             starts_on=date(2026, 7, 1),
             ends_on=date(2026, 7, 2),
         )
+
+
+def test_a_past_month_uses_the_choice_then_in_force(users, regions, time_machine):
+    # POLICIES.md: last year's reports are computed with last year's rules.
+    from tanfang.jurisdiction.tiers import choice_for
+
+    time_machine.move_to(aware(2026, 3, 1, 10, 0), tick=False)
+    choose_profile(acting_user=users["county"], region=regions[COUNTY], profile="sichuan")
+    time_machine.move_to(aware(2026, 11, 23, 10, 0), tick=False)
+    choose_profile(acting_user=users["county"], region=regions[COUNTY], profile="jining")
+
+    assert choice_for(VILLAGE_A, date(2026, 10, 31))[0] == "sichuan"
+    assert choice_for(VILLAGE_A, date(2026, 11, 23))[0] == "jining"
+    assert choice_for(VILLAGE_A, date(2026, 2, 28))[0] == "national"
+    assert PolicyChoice.objects.filter(region_id=COUNTY).count() == 2
