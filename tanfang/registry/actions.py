@@ -231,9 +231,7 @@ def change_status(
 ) -> StatusChange:
     """The file leaves (or returns to) the active registry with its date, reason
     and who; nothing is deleted (DOMAIN.md "The elder's file")."""
-    access.check(acting_user, Perm.PEOPLE_CHANGE)
-    if not access.in_scope(acting_user, elder.village_id):
-        raise PermissionDenied
+    _check_change(acting_user, elder)
     errors: dict[str, str] = {}
     if to_status not in Status.values:
         errors["to_status"] = "请选择新的状态。"
@@ -394,6 +392,14 @@ def update_elder(
         ) from error
     with set_actor(acting_user):
         elder.save()
+    _updated(acting_user, elder, request, {"fields": changed})
+    return changed
+
+
+def _updated(
+    acting_user: User, elder: Elder, request: HttpRequest | None, detail: dict[str, Any]
+) -> None:
+    """After any change of the file or its parts: warnings and tier, and the audit entry."""
     refresh_warnings(elder)
     record(
         Action.ELDER_UPDATED,
@@ -401,9 +407,8 @@ def update_elder(
         request=request,
         region_code=elder.village_id,
         target=elder,
-        detail={"fields": changed},
+        detail=detail,
     )
-    return changed
 
 
 # Set along with the encrypted value they come from, not changes of their own.
@@ -650,15 +655,7 @@ def save_item(
         raise ValidationError(errors)
     with set_actor(acting_user):
         row.save()
-    refresh_warnings(elder)
-    record(
-        Action.ELDER_UPDATED,
-        actor=acting_user,
-        request=request,
-        region_code=elder.village_id,
-        target=elder,
-        detail={"part": kind, "item": row.pk, "added": item is None},
-    )
+    _updated(acting_user, elder, request, {"part": kind, "item": row.pk, "added": item is None})
     return row
 
 
@@ -679,14 +676,8 @@ def remove_item(
     item.active = False
     with set_actor(acting_user):
         item.save(update_fields=["active"])
-    refresh_warnings(elder)
-    record(
-        Action.ELDER_UPDATED,
-        actor=acting_user,
-        request=request,
-        region_code=elder.village_id,
-        target=elder,
-        detail={"part": type(item).__name__, "item": item.pk, "removed": True},
+    _updated(
+        acting_user, elder, request, {"part": type(item).__name__, "item": item.pk, "removed": True}
     )
 
 

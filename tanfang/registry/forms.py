@@ -77,7 +77,25 @@ def _yes_no(label: str) -> forms.TypedChoiceField:
     )
 
 
-class RegisterElderForm(forms.Form):
+class IdentityChecks(forms.Form):
+    """The actions' checks of an ID number and a phone, in the form too, so that
+    every bad field is named on the first submit even when another field stops
+    the form. Empty means not given (or, when editing, unchanged)."""
+
+    def clean_id_number(self) -> str:
+        value: str = self.cleaned_data["id_number"].strip()
+        if value:
+            identity.parse_id_number(value)
+        return value
+
+    def clean_phone(self) -> str:
+        value: str = self.cleaned_data["phone"].strip()
+        if value:
+            identity.normalise_phone(value)
+        return value
+
+
+class RegisterElderForm(IdentityChecks):
     """The fields of `actions.register_elder`; the action checks the ID number,
     age, phone and village, and its errors are put back on these fields."""
 
@@ -177,19 +195,6 @@ class RegisterElderForm(forms.Form):
             # A liaison has one village: no choice to make.
             self.fields["village"].initial = villages[0].pk
 
-    # The same checks as the action's, here too, so that every bad field is named
-    # on the first submit even when another field stops the form.
-    def clean_id_number(self) -> str:
-        value: str = self.cleaned_data["id_number"]
-        identity.parse_id_number(value)
-        return value
-
-    def clean_phone(self) -> str:
-        value: str = self.cleaned_data["phone"]
-        if value.strip():
-            identity.normalise_phone(value)
-        return value
-
     def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]
 
@@ -283,7 +288,7 @@ def _model_fields(model: type[Any], names: list[str]) -> dict[str, forms.Field]:
     return made
 
 
-class ElderSectionForm(forms.Form):
+class ElderSectionForm(IdentityChecks):
     """One section of the file; `changes()` gives what `actions.update_elder` takes."""
 
     def __init__(
@@ -346,18 +351,6 @@ class ElderSectionForm(forms.Form):
             raise forms.ValidationError("找不到该村(社区)代码。")
         return region
 
-    def clean_id_number(self) -> str:
-        value: str = self.cleaned_data["id_number"].strip()
-        if value:
-            identity.parse_id_number(value)
-        return value
-
-    def clean_phone(self) -> str:
-        value: str = self.cleaned_data["phone"].strip()
-        if value:
-            identity.normalise_phone(value)
-        return value
-
     def changes(self) -> dict[str, Any]:
         return {
             name: value
@@ -370,7 +363,7 @@ class ElderSectionForm(forms.Form):
 _VILLAGES = {"village", "registration_village"}
 
 
-class ItemForm(forms.Form):
+class ItemForm(IdentityChecks):
     """A household member, emergency contact, assistance item or help received."""
 
     FIELDS: dict[str, list[str]] = {
@@ -442,18 +435,6 @@ class ItemForm(forms.Form):
                 "子女在同一地方居住的，每个子女都是；多子女的，全部子女都是；"
                 "无子女的，由乡镇（街道）、村（居）指定。"
             )
-
-    def clean_id_number(self) -> str:
-        value: str = self.cleaned_data["id_number"].strip()
-        if value:
-            identity.parse_id_number(value)
-        return value
-
-    def clean_phone(self) -> str:
-        value: str = self.cleaned_data["phone"].strip()
-        if value:
-            identity.normalise_phone(value)
-        return value
 
     def values(self, editing: bool) -> dict[str, Any]:
         encrypted = {name for name, _ in self.ENCRYPTED[self.kind]}

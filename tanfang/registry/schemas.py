@@ -83,19 +83,9 @@ def user_ref(user: User | None) -> UserRef | None:
 # Out: the list -----------------------------------------------------------------
 
 
-class ElderListItem(Schema):
-    """A row of the list; needs `queries.with_confirmed_categories`."""
-
-    id: int
-    name: str
-    sex: Sex
-    age: int
-    id_number: str = Field(description="脱敏的身份证号码，如 350581********123X")
-    phone: str = Field(description="脱敏的联系电话，如 138****5678")
-    village: RegionRef
-    status: Status
-    categories: list[Category]
-    quality_warnings: list[str]
+class _Masked(Schema):
+    """Age, masked ID number and phone, and village: the same in a row of the
+    list and in the whole file."""
 
     @staticmethod
     def resolve_age(elder: Elder) -> int:
@@ -112,6 +102,21 @@ class ElderListItem(Schema):
     @staticmethod
     def resolve_village(elder: Elder) -> RegionRef | None:
         return region_ref(elder.village)
+
+
+class ElderListItem(_Masked):
+    """A row of the list; needs `queries.with_confirmed_categories`."""
+
+    id: int
+    name: str
+    sex: Sex
+    age: int
+    id_number: str = Field(description="脱敏的身份证号码，如 350581********123X")
+    phone: str = Field(description="脱敏的联系电话，如 138****5678")
+    village: RegionRef
+    status: Status
+    categories: list[Category]
+    quality_warnings: list[str]
 
     @staticmethod
     def resolve_categories(elder: Elder) -> list[str]:
@@ -272,7 +277,7 @@ class _Details(Schema):
     _blank = field_validator(*BLANK_CHOICES, mode="before")(_blank_to_none)
 
 
-class ElderFile(_Details):
+class ElderFile(_Details, _Masked):
     """The whole file (一人一档), masked."""
 
     id: int
@@ -301,22 +306,6 @@ class ElderFile(_Details):
     assistance: list[AssistanceItemOut]
     help_received: list[HelpReceivedOut]
     status_changes: list[StatusChangeOut]
-
-    @staticmethod
-    def resolve_age(elder: Elder) -> int:
-        return elder.age_on(timezone.localdate())
-
-    @staticmethod
-    def resolve_id_number(elder: Elder) -> str:
-        return crypto.mask_id(crypto.decrypt(elder.id_number_token))
-
-    @staticmethod
-    def resolve_phone(elder: Elder) -> str:
-        return _masked(elder.phone_token, crypto.mask_phone)
-
-    @staticmethod
-    def resolve_village(elder: Elder) -> RegionRef | None:
-        return region_ref(elder.village)
 
     @staticmethod
     def resolve_residence_address(elder: Elder) -> str:
