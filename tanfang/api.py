@@ -33,6 +33,7 @@ from tanfang.accounts import access
 from tanfang.accounts.permissions import Perm
 from tanfang.registry.api import router as registry_router
 from tanfang.registry.policy_api import router as policy_router
+from tanfang.visits.api import router as visits_router
 
 
 class LocalSwagger(DocsBase):
@@ -72,6 +73,7 @@ api = NinjaAPI(
 ROUTERS = {
     "registry": (registry_router, Perm.PEOPLE_VIEW),
     "policy": (policy_router, Perm.PEOPLE_VIEW),
+    "visits": (visits_router, Perm.PEOPLE_VIEW),
 }
 # The document, the docs page and the root: for the roles the API serves, who
 # all read people's files; not for the three administrators (三员分立), who

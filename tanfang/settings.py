@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "tanfang.registry",
     "tanfang.jurisdiction",
     "tanfang.exchange",
+    "tanfang.visits",
+    "tanfang.care",
     "tanfang.demo",
 ]
 

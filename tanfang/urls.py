@@ -11,5 +11,6 @@ urlpatterns = [
     path("elders/", include("tanfang.registry.urls")),
     path("rules/", include("tanfang.jurisdiction.urls")),
     path("exchange/", include("tanfang.exchange.urls")),
+    path("visits/", include("tanfang.visits.urls")),
     path("api/v1/", api_urls),
 ]

@@ -44,6 +44,12 @@ class Perm(StrEnum):
     PEOPLE_REVEAL = "people.reveal"
     # Rates and ledgers of a subtree.
     REPORTS_VIEW = "reports.view"
+    # Record a visit (探访记录) for an elder in scope.
+    VISITS_RECORD = "visits.record"
+    # Keep the township's roster of visitors (乡镇 manages 服务力量, DOMAIN.md).
+    VISITORS_MANAGE = "visitors.manage"
+    # Make and end assignments (包干) and excuse visit tasks (村 liaison and up).
+    ASSIGNMENTS_MANAGE = "assignments.manage"
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ _ADMIN_LEVELS = frozenset({Level.PROVINCE, Level.CITY, Level.COUNTY})
 
 ROLES: dict[Role, RolePolicy] = {
     Role.VISITOR: RolePolicy(
-        perms=frozenset({Perm.PEOPLE_VIEW, Perm.PEOPLE_CHANGE}),
+        perms=frozenset({Perm.PEOPLE_VIEW, Perm.PEOPLE_CHANGE, Perm.VISITS_RECORD}),
         levels=frozenset({Level.TOWNSHIP, Level.VILLAGE}),
         second_factor=False,
         idle_timeout=_OFFICER_IDLE,
@@ -80,6 +86,8 @@ ROLES: dict[Role, RolePolicy] = {
                 Perm.PEOPLE_CHANGE,
                 Perm.PEOPLE_REVEAL,
                 Perm.REPORTS_VIEW,
+                Perm.VISITS_RECORD,
+                Perm.ASSIGNMENTS_MANAGE,
             }
         ),
         levels=frozenset({Level.VILLAGE}),
@@ -95,6 +103,9 @@ ROLES: dict[Role, RolePolicy] = {
                 Perm.PEOPLE_CHANGE,
                 Perm.PEOPLE_REVEAL,
                 Perm.REPORTS_VIEW,
+                Perm.VISITS_RECORD,
+                Perm.VISITORS_MANAGE,
+                Perm.ASSIGNMENTS_MANAGE,
             }
         ),
         levels=frozenset({Level.TOWNSHIP}),
@@ -110,6 +121,9 @@ ROLES: dict[Role, RolePolicy] = {
                 Perm.PEOPLE_CHANGE,
                 Perm.PEOPLE_REVEAL,
                 Perm.REPORTS_VIEW,
+                Perm.VISITS_RECORD,
+                Perm.VISITORS_MANAGE,
+                Perm.ASSIGNMENTS_MANAGE,
             }
         ),
         levels=frozenset({Level.COUNTY}),

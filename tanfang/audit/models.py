@@ -41,6 +41,14 @@ class Action(models.TextChoices):
     EVENT_DECLARED = "event_declared", "发布特殊时段"
     EVENT_ENDED = "event_ended", "结束特殊时段"
     ELDER_TIER_OVERRIDDEN = "elder_tier_overridden", "人工调整分级"
+    VISITOR_CREATED = "visitor_created", "新增探访人员"
+    VISITOR_CHANGED = "visitor_changed", "修改探访人员"
+    VISITOR_DEACTIVATED = "visitor_deactivated", "停用探访人员"
+    ELDER_ASSIGNED = "elder_assigned", "指定包干探访人员"
+    ASSIGNMENT_ENDED = "assignment_ended", "结束包干"
+    VISIT_RECORDED = "visit_recorded", "录入探访记录"
+    TASK_EXCUSED = "task_excused", "免除探访任务"
+    TASKS_GENERATED = "tasks_generated", "生成探访任务"
 
 
 class AuditEvent(models.Model):
