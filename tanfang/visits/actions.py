@@ -1,0 +1,521 @@
+"""Recording a visit: one function, used by the phone page, the API and the demo.
+
+A phone sends a visit with a UUID it made; sending it again (a retry after a
+dropped connection) must change nothing (ARCHITECTURE.md "Every submission from
+a phone or a device carries an id"). The same UUID with other content is a
+conflict, never a silent overwrite.
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+
+from tanfang.accounts import access
+from tanfang.accounts.models import User
+from tanfang.accounts.permissions import Perm, Role
+from tanfang.audit.actions import record
+from tanfang.audit.models import Action
+from tanfang.care.models import Hazard, Need, NeedSource, NeedType
+from tanfang.jurisdiction import tiers
+from tanfang.policy import engine
+from tanfang.registry.models import Elder, Status
+from tanfang.visits import checklist, counting
+from tanfang.visits.models import Assignment, Visit, VisitMode, Visitor
+
+# A phone's clock may run a little fast; a visit further ahead is a mistake.
+CLOCK_SKEW = timedelta(minutes=5)
+SIGNATURE_MAX_BYTES = 200_000
+PHOTO_MAX_BYTES = 5_000_000
+_PNG = b"\x89PNG\r\n\x1a\n"
+_JPEG = b"\xff\xd8\xff"
+
+
+class VisitConflict(Exception):
+    """The UUID names a visit already stored with other content (HTTP 409)."""
+
+    def __init__(self, visit: Visit) -> None:
+        super().__init__("同一编号的探访记录已存在且内容不同，未作任何修改。")
+        self.visit = visit
+
+
+@dataclass(frozen=True)
+class Recorded:
+    visit: Visit
+    created: bool
+
+
+def checklist_for(elder: Elder, day: Any = None) -> checklist.Checklist:
+    """The form of the rules the elder's county follows (POLICIES.md: "which
+    checklist the visit form uses")."""
+    profile, _ = tiers.choice_for(elder.village_id, day)
+    return checklist.load(engine.load(profile).checklist)
+
+
+def record_visit(
+    *,
+    acting_user: User,
+    uuid: UUID,
+    elder: Elder,
+    mode: str,
+    visited_at: datetime,
+    visitors: Sequence[Visitor],
+    answers: Mapping[str, Any],
+    refused: bool = False,
+    needs_found: Sequence[Mapping[str, Any]] = (),
+    services_given: str = "",
+    suggestions: str = "",
+    satisfaction: str = "",
+    notes: str = "",
+    visitor_signature: str = "",
+    elder_signature: str = "",
+    photo: UploadedFile | None = None,
+    started_at: datetime | None = None,
+    ended_at: datetime | None = None,
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+    location_accuracy: float | None = None,
+    request: HttpRequest | None = None,
+) -> Recorded:
+    """Store one visit record (探访关爱服务记录) and complete the tasks it satisfies.
+
+    Every error is a ValidationError keyed by the field it is about, and nothing
+    is stored. A visit whose UUID is stored already is returned as it is when the
+    content is the same (`created` False) and raises `VisitConflict` otherwise.
+    """
+    access.check(acting_user, Perm.VISITS_RECORD)
+    if not access.in_scope(acting_user, elder.village_id):
+        raise Http404
+    visited_at = _aware(visited_at)
+    started_at = _aware(started_at) if started_at is not None else None
+    ended_at = _aware(ended_at) if ended_at is not None else None
+    photo_bytes = _read_photo(photo)
+    fingerprint = _fingerprint(
+        elder=elder.pk,
+        mode=mode,
+        visited_at=visited_at,
+        visitors=sorted(v.pk for v in visitors),
+        answers=answers,
+        refused=refused,
+        needs_found=list(needs_found),
+        texts=[services_given, suggestions, satisfaction, notes],
+        signatures=[_digest(visitor_signature.encode()), _digest(elder_signature.encode())],
+        photo=_digest(photo_bytes) if photo_bytes else "",
+        evidence=[started_at, ended_at, latitude, longitude, location_accuracy],
+    )
+    try:
+        with transaction.atomic():
+            # One writer per elder at a time: the sequence number (第 N 次) and a
+            # retry of the same UUID both wait here for the first to commit.
+            locked = Elder.objects.select_for_update().get(pk=elder.pk)
+            existing = Visit.objects.filter(uuid=uuid).first()
+            if existing is not None:
+                return _replayed(existing, fingerprint)
+            return Recorded(
+                _store(
+                    acting_user=acting_user,
+                    uuid=uuid,
+                    fingerprint=fingerprint,
+                    elder=locked,
+                    mode=mode,
+                    visited_at=visited_at,
+                    visitors=visitors,
+                    answers=answers,
+                    refused=refused,
+                    needs_found=needs_found,
+                    services_given=services_given,
+                    suggestions=suggestions,
+                    satisfaction=satisfaction,
+                    notes=notes,
+                    visitor_signature=visitor_signature,
+                    elder_signature=elder_signature,
+                    photo_bytes=photo_bytes,
+                    photo_name=(photo.name or "") if photo is not None else "",
+                    started_at=started_at,
+                    ended_at=ended_at,
+                    latitude=latitude,
+                    longitude=longitude,
+                    location_accuracy=location_accuracy,
+                    request=request,
+                ),
+                created=True,
+            )
+    except IntegrityError:
+        # The same UUID committed by a request for another elder in the meantime.
+        existing = Visit.objects.filter(uuid=uuid).first()
+        if existing is None:
+            raise
+        return _replayed(existing, fingerprint)
+
+
+def _aware(moment: datetime) -> datetime:
+    """A time without a zone is a time in Asia/Shanghai (ARCHITECTURE.md)."""
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
+def _replayed(existing: Visit, fingerprint: str) -> Recorded:
+    if existing.content_hash != fingerprint:
+        raise VisitConflict(existing)
+    return Recorded(existing, created=False)
+
+
+def _store(
+    *,
+    acting_user: User,
+    uuid: UUID,
+    fingerprint: str,
+    elder: Elder,
+    mode: str,
+    visited_at: datetime,
+    visitors: Sequence[Visitor],
+    answers: Mapping[str, Any],
+    refused: bool,
+    needs_found: Sequence[Mapping[str, Any]],
+    services_given: str,
+    suggestions: str,
+    satisfaction: str,
+    notes: str,
+    visitor_signature: str,
+    elder_signature: str,
+    photo_bytes: bytes,
+    photo_name: str,
+    started_at: datetime | None,
+    ended_at: datetime | None,
+    latitude: Decimal | None,
+    longitude: Decimal | None,
+    location_accuracy: float | None,
+    request: HttpRequest | None,
+) -> Visit:
+    form = checklist_for(elder, timezone.localdate(visited_at) if visited_at else None)
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    _check_elder(elder, add)
+    _check_mode(elder, form, mode, refused, add)
+    _check_times(elder, visited_at, started_at, ended_at, add)
+    _check_visitors(acting_user, elder, visitors, add)
+    cleaned: dict[str, Any] = {}
+    if refused and not answers:
+        pass  # 老人拒绝探访: nothing was checked.
+    else:
+        try:
+            cleaned = checklist.clean_answers(form, answers)
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+    needs = _clean_needs(needs_found, add)
+    if form.satisfaction and not refused:
+        options = {o.value for o in form.satisfaction}
+        if not satisfaction:
+            add("satisfaction", "请填写老年人服务满意度评价。")
+        elif satisfaction not in options:
+            labels = "、".join(o.label for o in form.satisfaction)
+            add("satisfaction", f"满意度评价应为 {labels} 之一。")
+    elif satisfaction:
+        add("satisfaction", "本地区的探访记录表没有满意度评价。")
+    if not refused:
+        for who, signature in (("visitor", visitor_signature), ("elder", elder_signature)):
+            if who in form.signatures and not signature:
+                label = "探访人员签字" if who == "visitor" else "被探访人签字"
+                add(f"{who}_signature", f"请在屏幕上签名：{label}。")
+    for field, signature in (
+        ("visitor_signature", visitor_signature),
+        ("elder_signature", elder_signature),
+    ):
+        if signature:
+            _check_signature(field, signature, add)
+    if photo_bytes and not elder.consents_to_photos:
+        add("photo", "老人未同意拍照，不能上传照片。")
+    if (latitude is None) != (longitude is None):
+        add("latitude", "定位须同时有纬度和经度。")
+    if latitude is not None and not Decimal(-90) <= latitude <= Decimal(90):
+        add("latitude", "纬度应在 -90 到 90 之间。")
+    if longitude is not None and not Decimal(-180) <= longitude <= Decimal(180):
+        add("longitude", "经度应在 -180 到 180 之间。")
+    if location_accuracy is not None and location_accuracy < 0:
+        add("location_accuracy", "定位精度不能为负数。")
+    if errors:
+        raise ValidationError(errors)
+
+    day = timezone.localdate(visited_at)
+    tasks = list(counting.open_tasks_on(elder, day).select_for_update())
+    outcome = counting.decide(
+        tasks, mode=mode, refused=refused, tier_label=counting.tier_label_of(elder)
+    )
+    latest = Visit.objects.filter(elder=elder).aggregate(n=Max("sequence"))["n"] or 0
+    visit = Visit(
+        uuid=uuid,
+        content_hash=fingerprint,
+        elder=elder,
+        village_id=elder.village_id,
+        sequence=latest + 1,
+        mode=mode,
+        refused=refused,
+        visited_at=visited_at,
+        recorded_by=acting_user,
+        checklist=form.name,
+        answers=cleaned,
+        needs_found=needs,
+        services_given=services_given.strip(),
+        suggestions=suggestions.strip(),
+        satisfaction=satisfaction,
+        notes=notes.strip(),
+        visitor_signature=visitor_signature,
+        elder_signature=elder_signature,
+        started_at=started_at,
+        ended_at=ended_at,
+        latitude=latitude,
+        longitude=longitude,
+        location_accuracy=location_accuracy,
+        counted=outcome.counts,
+        not_counted_reason="\n".join(outcome.reasons),
+    )
+    if photo_bytes:
+        extension = "png" if photo_bytes.startswith(_PNG) else "jpg"
+        visit.photo.save(f"{uuid}.{extension}", ContentFile(photo_bytes), save=False)
+    visit.save()
+    visit.visitors.set(visitors)
+    now = timezone.now()
+    for task in outcome.completes:
+        task.done_at = now
+        task.done_by_visit = visit
+        task.save(update_fields=["done_at", "done_by_visit"])
+    _record_findings(acting_user, visit, form, cleaned, needs)
+    record(
+        Action.VISIT_RECORDED,
+        actor=acting_user,
+        request=request,
+        region_code=elder.village_id,
+        target=visit,
+        detail={
+            "elder": elder.pk,
+            "sequence": visit.sequence,
+            "mode": mode,
+            "refused": refused,
+            "tasks_done": [t.pk for t in outcome.completes],
+            "photo_name": photo_name[:100],
+        },
+    )
+    return visit
+
+
+def _check_elder(elder: Elder, add: Any) -> None:
+    if elder.status != Status.ACTIVE:
+        add("elder", f"该老人档案状态为“{elder.get_status_display()}”，不能录入探访记录。")
+
+
+def modes_for(elder: Elder, form: checklist.Checklist) -> list[tuple[str, str]]:
+    """The modes offered for the elder's visits: the form's, and any other mode the
+    county's rules count (Jining's 路遇, 004_1657df0ed1e05604.txt 二(四), on the
+    Fujian form that the Jining profile uses)."""
+    profile, _ = tiers.choice_for(elder.village_id)
+    counted = {str(m) for t in engine.load(profile).versions[-1].tiers for m in t.rule.modes}
+    offered = list(form.modes)
+    known = {value for value, _ in offered}
+    offered += [(m.value, m.label) for m in VisitMode if m.value in counted - known]
+    return offered
+
+
+def _check_mode(
+    elder: Elder, form: checklist.Checklist, mode: str, refused: bool, add: Any
+) -> None:
+    offered = modes_for(elder, form)
+    if mode not in VisitMode.values or mode not in {value for value, _ in offered}:
+        labels = "、".join(label for _, label in offered)
+        add("mode", f"探访方式应为 {labels} 之一。")
+        return
+    # 004_1657df0ed1e05604.txt 二(四): 入户探访须征得老年人或赡养人同意.
+    if mode == VisitMode.HOME and not elder.consents_to_home_visits and not refused:
+        add(
+            "mode",
+            "该老人未同意入户探访：请记录为电话等其他方式，或勾选“老人拒绝探访”。",
+        )
+
+
+def _check_times(
+    elder: Elder,
+    visited_at: datetime,
+    started_at: datetime | None,
+    ended_at: datetime | None,
+    add: Any,
+) -> None:
+    latest = timezone.now() + CLOCK_SKEW
+    if visited_at > latest:
+        add("visited_at", "探访时间不能晚于现在。")
+    elif timezone.localdate(visited_at) < elder.registered_on:
+        add(
+            "visited_at",
+            f"探访时间早于该老人的建档日期（{elder.registered_on:%Y年%m月%d日}）。",
+        )
+    if started_at is not None and started_at > latest:
+        add("started_at", "开始时间不能晚于现在。")
+    if ended_at is not None and ended_at > latest:
+        add("ended_at", "结束时间不能晚于现在。")
+    if started_at is not None and ended_at is not None and ended_at < started_at:
+        add("ended_at", "结束时间不能早于开始时间。")
+
+
+def _check_visitors(acting_user: User, elder: Elder, visitors: Sequence[Visitor], add: Any) -> None:
+    if not visitors:
+        add("visitors", "请选择探访人员。")
+        return
+    assigned = set(
+        Assignment.objects.filter(
+            elder=elder, visitor__in=visitors, ended_at__isnull=True
+        ).values_list("visitor_id", flat=True)
+    )
+    serving = set(
+        Visitor.villages.through.objects.filter(
+            visitor_id__in=[v.pk for v in visitors], region_id=elder.village_id
+        ).values_list("visitor_id", flat=True)
+    )
+    township = elder.village_id[:9] + "000"
+    for visitor in visitors:
+        if not visitor.active:
+            add("visitors", f"探访人员“{visitor.name}”已停用。")
+        elif visitor.pk not in assigned and (
+            visitor.township_id != township or visitor.pk not in serving
+        ):
+            add("visitors", f"探访人员“{visitor.name}”未包干该老人，也不服务该村(社区)。")
+    if acting_user.role == Role.VISITOR:
+        # A visitor records their own visits; a liaison may record on a visitor's behalf.
+        own = Visitor.objects.filter(user=acting_user).values_list("pk", flat=True).first()
+        if own is None:
+            add("visitors", "您的账号尚未登记为探访人员，请联系乡镇(街道)。")
+        elif own not in {v.pk for v in visitors}:
+            add("visitors", "探访人员中须包括您本人。")
+
+
+def _clean_needs(needs_found: Sequence[Mapping[str, Any]], add: Any) -> list[dict[str, Any]]:
+    cleaned = []
+    for index, need in enumerate(needs_found, start=1):
+        kind = need.get("type")
+        if kind not in NeedType.values:
+            add("needs_found", f"第{index}项需求：需求类型“{kind}”不是可选项。")
+            continue
+        met = need.get("met")
+        if not isinstance(met, bool):
+            add("needs_found", f"第{index}项需求：请选择是否已满足。")
+            continue
+        note = need.get("note", "") or ""
+        if not isinstance(note, str) or len(note) > 500:
+            add("needs_found", f"第{index}项需求：说明应为不超过500字的文本。")
+            continue
+        cleaned.append({"type": kind, "met": met, "note": note.strip()})
+    return cleaned
+
+
+def _check_signature(field: str, data: str, add: Any) -> None:
+    """A PNG drawn on the screen, sent as a data URL."""
+    prefix = "data:image/png;base64,"
+    label = "探访人员签字" if field == "visitor_signature" else "被探访人签字"
+    if not data.startswith(prefix):
+        add(field, f"{label}应为屏幕上手写的签名图片（PNG）。")
+        return
+    try:
+        raw = base64.b64decode(data[len(prefix) :], validate=True)
+    except (binascii.Error, ValueError):
+        add(field, f"{label}的图片数据无法读取。")
+        return
+    if not raw.startswith(_PNG):
+        add(field, f"{label}应为 PNG 图片。")
+    elif len(raw) > SIGNATURE_MAX_BYTES:
+        add(field, f"{label}的图片过大。")
+
+
+def _read_photo(photo: UploadedFile | None) -> bytes:
+    if photo is None:
+        return b""
+    if photo.size is not None and photo.size > PHOTO_MAX_BYTES:
+        raise ValidationError({"photo": "照片不能超过 5 MB。"})
+    data: bytes = photo.read()
+    if len(data) > PHOTO_MAX_BYTES:
+        raise ValidationError({"photo": "照片不能超过 5 MB。"})
+    if not (data.startswith(_JPEG) or data.startswith(_PNG)):
+        raise ValidationError({"photo": "照片应为 JPEG 或 PNG 图片。"})
+    return data
+
+
+def _record_findings(
+    acting_user: User,
+    visit: Visit,
+    form: checklist.Checklist,
+    answers: Mapping[str, Any],
+    needs: Sequence[Mapping[str, Any]],
+) -> None:
+    """An unsafe answer on a safety item is a hazard; a need not met is a need
+    (FORMS.md "What follows for the design"), each linked to the visit."""
+    if not answers:
+        found = checklist.Findings(hazards=[], needs=[], bad_answers=[])
+    else:
+        found = checklist.findings(form, answers)
+    Hazard.objects.bulk_create(
+        Hazard(
+            elder_id=visit.elder_id,
+            visit=visit,
+            item=hazard.hazard,
+            finding=hazard.finding[:100],
+            created_by=acting_user,
+        )
+        for hazard in found.hazards
+    )
+    named = [
+        Need(
+            elder_id=visit.elder_id,
+            visit=visit,
+            source=NeedSource.VISIT,
+            need_type=need.need_type,
+            description=need.label,
+            created_by=acting_user,
+        )
+        for need in found.needs
+    ]
+    seen = {n.need_type for n in named}
+    for need in needs:
+        if not need["met"] and need["type"] not in seen:
+            seen.add(need["type"])
+            named.append(
+                Need(
+                    elder_id=visit.elder_id,
+                    visit=visit,
+                    source=NeedSource.VISIT,
+                    need_type=need["type"],
+                    description=need["note"],
+                    created_by=acting_user,
+                )
+            )
+    Need.objects.bulk_create(named)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fingerprint(**content: Any) -> str:
+    """The request's content, independent of key order and of how a time was written."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).isoformat()
+        if isinstance(value, Decimal):
+            return str(value.normalize())
+        return str(value)
+
+    text = json.dumps(content, sort_keys=True, default=plain, ensure_ascii=False)
+    return _digest(text.encode())

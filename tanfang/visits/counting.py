@@ -1,0 +1,116 @@
+"""Which tasks a visit completes, and, before it is saved, why it will not count.
+
+A visit completes a task only when its day lies in the task's window (from
+`window_start` to `window_end`: late but still inside the period counts) and its
+mode is one the elder's rule accepts (DOMAIN.md "Visits": a home visit where the
+rule says home visit; remote modes only where the policy allows them). Inside a
+declared epidemic whose rule says so, phone and video count as home visits
+(002_8b4fd75972db9bc5.txt 二(五), 001_35a01bee4c628ebd.txt 二(五)3).
+
+One visit completes at most one regular task (the one due first), every
+mandatory special-period task it satisfies (001_35a01bee4c628ebd.txt 二(五)
+"必须开展": the regular visit inside a festival's window is that festival's visit),
+and an extra special-period task (000_4970ff49482a0570.txt 四(二) "适当增加探访频次")
+only when it completes no regular task: an extra visit is one more visit.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import QuerySet
+
+from tanfang.policy.engine import MODE_LABELS, REMOTE_MODES, Mode
+from tanfang.registry.models import Elder
+from tanfang.visits.models import TaskKind, VisitMode, VisitTask
+
+_MODE_WORDS = {str(mode): label for mode, label in MODE_LABELS.items()}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    completes: tuple[VisitTask, ...]
+    # Why the visit counts for nothing, or for less than the open tasks it might
+    # have completed, in words for the visitor.
+    reasons: tuple[str, ...]
+
+    @property
+    def counts(self) -> bool:
+        return bool(self.completes)
+
+
+def open_tasks_on(elder: Elder, day: date) -> QuerySet[VisitTask]:
+    """Visit tasks of `elder` open on `day` (file reviews are not visits)."""
+    return (
+        VisitTask.objects.filter(
+            elder=elder,
+            window_start__lte=day,
+            window_end__gte=day,
+            done_at__isnull=True,
+            excused_at__isnull=True,
+            cancelled_at__isnull=True,
+        )
+        .exclude(kind=TaskKind.REVIEW)
+        .order_by("deadline", "window_start", "pk")
+    )
+
+
+def mode_counts(task: VisitTask, mode: str, remote_as_home: bool) -> bool:
+    if mode in task.modes:
+        return True
+    return remote_as_home and Mode.HOME in task.modes and mode in REMOTE_MODES
+
+
+def decide(tasks: Sequence[VisitTask], *, mode: str, refused: bool, tier_label: str) -> Outcome:
+    """The tasks among `tasks` (open on the visit's day, due first first) that
+    a visit of `mode` completes, and the reasons in words when it falls short."""
+    if refused:
+        return Outcome((), ("老人拒绝探访：本次记录不计入探访要求。",))
+    if not tasks:
+        return Outcome(
+            (), ("该老人在此日期没有待完成的探访任务：本次记录将保存，但不计入探访要求。",)
+        )
+    # Epidemic rules say so on their task (002_… 二(五)).
+    remote_as_home = any(t.remote_counts_as_home for t in tasks)
+    completes: list[VisitTask] = []
+    regular = next(
+        (t for t in tasks if t.kind == TaskKind.REGULAR and mode_counts(t, mode, remote_as_home)),
+        None,
+    )
+    if regular is not None:
+        completes.append(regular)
+    extra_taken = regular is not None
+    for task in tasks:
+        if task.kind == TaskKind.REGULAR or not mode_counts(task, mode, remote_as_home):
+            continue
+        if task.extra:
+            if extra_taken:
+                continue
+            extra_taken = True
+        completes.append(task)
+    reasons = _shortfall(tasks, completes, mode=mode, tier_label=tier_label)
+    return Outcome(tuple(completes), reasons)
+
+
+def _shortfall(
+    tasks: Sequence[VisitTask], completes: Iterable[VisitTask], *, mode: str, tier_label: str
+) -> tuple[str, ...]:
+    done = {t.pk for t in completes}
+    refused_by_mode = [t for t in tasks if t.pk not in done and mode not in t.modes]
+    if done or not refused_by_mode:
+        return ()
+    task = refused_by_mode[0]
+    wanted = "、".join(_MODE_WORDS.get(m, m) for m in task.modes)
+    said = VisitMode(mode).label if mode in VisitMode.values else mode
+    who = f"该老人为{tier_label}，" if tier_label else ""
+    return (f"{who}{said}不计入“{task.label}”（须{wanted}探访）。",)
+
+
+def explain(elder: Elder, *, mode: str, day: date, refused: bool = False) -> Outcome:
+    """What a visit of `mode` on `day` would complete, before it is saved."""
+    tasks = list(open_tasks_on(elder, day))
+    return decide(tasks, mode=mode, refused=refused, tier_label=tier_label_of(elder))
+
+
+def tier_label_of(elder: Elder) -> str:
+    return elder.tier_label if not elder.tier_override else ""
