@@ -19,6 +19,7 @@ from tanfang.policy import engine
 from tanfang.policy.engine import EVENT_LABELS
 from tanfang.regions.models import Level, Region
 from tanfang.registry.models import Elder, Status
+from tanfang.visits import generation
 
 # Who chooses: a county, or a city or province for all its counties (POLICIES.md).
 CHOOSING_LEVELS = frozenset({Level.PROVINCE, Level.CITY, Level.COUNTY})
@@ -66,6 +67,11 @@ def choose_profile(
         Elder.objects.filter(region.subtree("village_id"), status=Status.ACTIVE),
         timezone.localdate(),
     )
+    # Other counts, modes or festival windows for everyone, whatever their tier.
+    generation.refresh_tasks_for(
+        Elder.objects.filter(region.subtree("village_id"), status=Status.ACTIVE),
+        timezone.localdate(),
+    )
     record(
         Action.POLICY_CHOSEN,
         actor=acting_user,
@@ -108,6 +114,10 @@ def declare_event(
         ends_on=ends_on,
         declared_by=acting_user,
     )
+    # The extra visits it asks for are owed at once (tanfang.visits.schedule).
+    generation.generate_tasks(
+        today=timezone.localdate(), elders=Elder.objects.filter(region.subtree("village_id"))
+    )
     record(
         Action.EVENT_DECLARED,
         actor=acting_user,
@@ -134,6 +144,10 @@ def end_event(
     event.ended_by = acting_user
     event.ended_at = timezone.now()
     event.save(update_fields=["ends_on", "ended_by", "ended_at"])
+    # Its tasks end with it.
+    generation.refresh_tasks_for(
+        Elder.objects.filter(event.region.subtree("village_id")), timezone.localdate()
+    )
     record(
         Action.EVENT_ENDED,
         actor=acting_user,
@@ -177,6 +191,7 @@ def override_tier(
             "tier_override_at",
         ]
     )
+    generation.refresh_tasks(elder, timezone.localdate())
     record(
         Action.ELDER_TIER_OVERRIDDEN,
         actor=acting_user,

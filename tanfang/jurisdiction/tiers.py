@@ -124,5 +124,10 @@ def refresh_tiers(elders: QuerySet[Elder], today: date, batch: int = 1000) -> in
             if _apply(elder, result, profile):
                 dirty.append(elder)
         Elder.objects.bulk_update(dirty, _TIER_FIELDS)
+        if dirty:
+            # Another tier owes other visits.
+            from tanfang.visits.generation import refresh_tasks_for
+
+            refresh_tasks_for(Elder.objects.filter(pk__in=[e.pk for e in dirty]), today)
         changed += len(dirty)
     return changed

@@ -267,6 +267,19 @@ def change_status(
     elder.status = to_status
     with set_actor(acting_user):
         elder.save(update_fields=["status"])
+    # No visits are owed to an elder who died or left; owed again on return.
+    from tanfang.visits.generation import refresh_tasks
+    from tanfang.visits.models import Assignment
+
+    refresh_tasks(elder, timezone.localdate())
+    if to_status != Status.ACTIVE:
+        # Nobody is responsible for visiting an elder who died or left; a return
+        # to the registry needs a new assignment (000_… 三(二) 包干责任人).
+        Assignment.objects.filter(elder=elder, ended_at__isnull=True).update(
+            ended_at=timezone.now(),
+            ended_by=acting_user,
+            end_reason=f"档案状态变更为“{Status(to_status).label}”",
+        )
     record(
         Action.ELDER_STATUS_CHANGED,
         actor=acting_user,
@@ -535,9 +548,11 @@ def warnings_deferred() -> Iterator[None]:
 
 
 def refresh_warnings(elder: Elder) -> list[str]:
-    """Recompute and store the file's data-quality warnings and its tier."""
+    """Recompute and store the file's data-quality warnings, its tier and the
+    visit tasks it is owed."""
     from tanfang.jurisdiction import tiers
     from tanfang.registry import quality
+    from tanfang.visits.generation import refresh_tasks
 
     pending = _deferred.get()
     if pending is not None:
@@ -550,6 +565,8 @@ def refresh_warnings(elder: Elder) -> list[str]:
     found = quality.warnings(elder, timezone.localdate(), list(confirmed))
     # The tier depends on the same facts (tanfang.policy via the county's rules).
     tiers.refresh_tier(elder, timezone.localdate())
+    # And the visits owed on the tier, the consent and the status.
+    refresh_tasks(elder, timezone.localdate())
     if found != elder.quality_warnings:
         elder.quality_warnings = found
         # Derived data: no field history entry for it.

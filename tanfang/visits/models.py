@@ -163,6 +163,13 @@ class VisitTask(models.Model):
     window_end = models.DateField("最迟日期")
     # Modes that count (tanfang.policy.engine.Mode values); empty for a review.
     modes = models.JSONField("计入的探访方式", default=list)
+    # On top of the regular visits ("适当增加", 000_4970ff49482a0570.txt 四(二)): a
+    # visit that completes a regular task does not also complete this one. A
+    # mandatory special-period visit (001_35a01bee4c628ebd.txt 二(五)) is not extra:
+    # the regular visit inside its window completes both.
+    extra = models.BooleanField("额外探访", default=False)
+    # Remote modes count as home visits inside this window (epidemic rules).
+    remote_counts_as_home = models.BooleanField(default=False)
     tier = models.CharField("分级", max_length=20, blank=True)
     profile = models.CharField("适用规则", max_length=40, blank=True)
     cite = models.CharField("依据", max_length=200, blank=True)
@@ -185,8 +192,12 @@ class VisitTask(models.Model):
     class Meta:
         ordering = ["deadline", "elder_id", "id"]
         constraints = [
+            # A cancelled task (the tier changed, then changed back) does not keep
+            # its requirement from being owed again.
             models.UniqueConstraint(
-                fields=["elder", "key", "window_start"], name="visits_one_task_per_requirement"
+                fields=["elder", "key", "window_start"],
+                condition=Q(cancelled_at__isnull=True),
+                name="visits_one_task_per_requirement",
             ),
             models.CheckConstraint(
                 condition=Q(window_start__lte=models.F("deadline"))

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.db.models import Count
 
 from tanfang.audit.models import Action, AuditEvent
+from tanfang.care.models import Hazard, Need
 from tanfang.registry import crypto, identity
 from tanfang.registry.models import (
     Ability,
@@ -19,6 +20,7 @@ from tanfang.registry.models import (
     HouseholdMember,
     Review,
 )
+from tanfang.visits.models import Assignment, Visit, VisitTask
 
 TODAY = date(2026, 11, 23)
 
@@ -77,7 +79,17 @@ def test_it_draws_the_same_elders_on_every_run(db):
     lost = Elder.objects.order_by("pk").last()
     facts = (lost.name, lost.birth_date, lost.village_id, lost.id_number_hash)
     # A half-finished first run: the last file never made it.
-    for part in (ElderCategory, HouseholdMember, EmergencyContact, Review):
+    for part in (
+        VisitTask,
+        Need,
+        Hazard,
+        Visit,
+        Assignment,
+        ElderCategory,
+        HouseholdMember,
+        EmergencyContact,
+        Review,
+    ):
         part.objects.filter(elder=lost).delete()
     lost.delete()
 

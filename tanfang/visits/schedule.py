@@ -1,0 +1,308 @@
+"""The visit tasks an elder is owed in one calendar month, read from the rules
+(DOMAIN.md "Visits", POLICIES.md). Pure Python without Django:
+`tanfang.visits.generation` stores what this computes.
+
+- regular: one task per required visit per period of the tier's rule. Periods
+  are the half-months 1st–15th and 16th–last day (POLICIES.md), the calendar
+  month, or N days counted from a fixed anchor day, so that they are the same
+  in every run; an N-day period belongs to the month it starts in. The
+  deadline is the rule's day of the month when it falls inside the period
+  (Linzi: every month's visits by the 20th, 003_fe235aaa23e67560.txt 五(二)),
+  else the period's last day; the window ends with the period, so a visit after
+  the deadline is overdue but still counts.
+- festival: for each festival of the profile whose window starts in the month,
+  inside that window (tanfang.policy.festivals computes the lunar calendar).
+- event: for each event declared for the elder's region that touches the month,
+  inside the event, one set a month of the event counted from its first day
+  (Sichuan's epidemic rule asks for one more visit a month, 001_35a01bee4c628ebd.txt
+  二(五)2).
+- review: the half-year check of the file (000_4970ff49482a0570.txt 三(四):
+  每半年动态更新一次), in the 30 days up to the day it is due.
+
+A festival or event rule of kind "extra" asks for one more visit of any mode
+(000_4970ff49482a0570.txt 四(二) 适当增加探访频次); "mandatory" asks for a visit
+inside the window in the modes of the regular rule (001_35a01bee4c628ebd.txt 二(五)2
+必须开展探访), which the regular visit made there also is.
+"""
+
+import calendar
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from enum import StrEnum
+
+from tanfang.policy import engine
+from tanfang.policy.engine import (
+    EVENT_LABELS,
+    EventKind,
+    Facts,
+    Mode,
+    Period,
+    Profile,
+    SpecialRule,
+    Tier,
+    Version,
+    VisitRule,
+)
+from tanfang.policy.festivals import windows_between
+
+
+class Kind(StrEnum):
+    """The values of tanfang.visits.models.TaskKind."""
+
+    REGULAR = "regular"
+    FESTIVAL = "festival"
+    EVENT = "event"
+    REVIEW = "review"
+
+
+# An "extra" visit may be of any mode (POLICIES.md fujian-shishi: one extra visit, any mode).
+ANY_MODE = tuple(sorted(str(m) for m in Mode))
+# N-day periods are counted from this day (a Monday), whatever the day of the run.
+DAYS_ANCHOR = date(2000, 1, 3)
+REVIEW_LEAD_DAYS = 30
+REVIEW_LABEL = "档案半年核查"
+REVIEW_CITE = "000_4970ff49482a0570.txt 三(四) 每半年动态更新一次"
+
+
+@dataclass(frozen=True)
+class EventSpan:
+    """A declared event (tanfang.jurisdiction.models.DeclaredEvent) as the schedule reads it."""
+
+    id: int
+    kind: EventKind
+    title: str
+    starts_on: date
+    ends_on: date
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task as tanfang.visits.models.VisitTask stores it."""
+
+    kind: Kind
+    key: str
+    label: str
+    window_start: date
+    deadline: date
+    window_end: date
+    modes: tuple[str, ...]
+    cite: str
+    # One visit on top of the regular ones; see VisitTask.extra.
+    extra: bool = False
+    remote_counts_as_home: bool = False
+
+    @property
+    def identity(self) -> tuple[str, date]:
+        """What the database keeps unique per elder (with the cancelled tasks left out)."""
+        return self.key, self.window_start
+
+
+def month_bounds(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def next_month(year: int, month: int, months: int = 1) -> tuple[int, int]:
+    index = year * 12 + month - 1 + months
+    return index // 12, index % 12 + 1
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day when it has none
+    (as tanfang.registry.categories.months_later)."""
+    year, month = next_month(day.year, day.month, months)
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+# --- Which rules ------------------------------------------------------------------
+
+
+def version_for_month(
+    profile: Profile, overrides: dict[str, object], year: int, month: int
+) -> Version:
+    """The profile's rules in force on the month's first day (the first version
+    for a month before it), with the county's numbers for the open parameters."""
+    first = date(year, month, 1)
+    version = profile.version_on(max(first, profile.versions[0].since))
+    return engine.with_params(version, overrides) if overrides else version
+
+
+def tier_of(version: Version, key: str) -> Tier:
+    """The stored tier's rules; a tier the profile does not know (none stored
+    yet) gets the last tier, which takes everyone the others do not."""
+    for tier in version.tiers:
+        if tier.key == key:
+            return tier
+    return version.tiers[-1]
+
+
+def rule_for(version: Version, tier: Tier, facts: Facts, day: date) -> VisitRule:
+    """The tier's visit rule as it applies to this elder: the engine's own
+    evaluation of a profile holding this tier alone, so that its adjustments
+    hold here too (004_1657df0ed1e05604.txt 二(四): 电话、线上、路遇 only for
+    elders in good health who look after themselves)."""
+    alone = replace(version, since=date.min, tiers=(replace(tier, when=()),))
+    return engine.evaluate(Profile("", "", "", (alone,)), facts, day).rule
+
+
+# --- Tasks of a month ----------------------------------------------------------------
+
+
+def tasks_for_month(
+    rule: VisitRule, version: Version, events: Sequence[EventSpan], year: int, month: int
+) -> list[TaskSpec]:
+    return [
+        *regular_tasks(rule, year, month),
+        *festival_tasks(rule, version, year, month),
+        *event_tasks(rule, version, events, year, month),
+    ]
+
+
+def periods(rule: VisitRule, year: int, month: int) -> list[tuple[date, date, str]]:
+    """The rule's periods that start in the month: (first day, last day, words)."""
+    first, last = month_bounds(year, month)
+    if rule.period is Period.HALF_MONTH:
+        # POLICIES.md: a half-month is the 1st–15th and the 16th–last day.
+        return [
+            (first, date(year, month, 15), f"{month}月上半月"),
+            (date(year, month, 16), last, f"{month}月下半月"),
+        ]
+    if rule.period is Period.MONTH:
+        return [(first, last, f"{month}月")]
+    length = rule.days or 0
+    if length < 1:
+        raise ValueError("按天计算的探访周期须至少1天")
+    skipped = -(-(first - DAYS_ANCHOR).days // length)  # periods before the month
+    start = DAYS_ANCHOR + timedelta(days=skipped * length)
+    found = []
+    while start <= last:
+        found.append(
+            (start, start + timedelta(days=length - 1), f"{start.month}月{start.day}日起{length}天")
+        )
+        start += timedelta(days=length)
+    return found
+
+
+def deadline_in(rule: VisitRule, start: date, end: date) -> date:
+    """The rule's day of the month when it falls inside the period, else the
+    period's last day (003_fe235aaa23e67560.txt 五(二): 每月20日前完成)."""
+    if rule.deadline_day:
+        last = calendar.monthrange(start.year, start.month)[1]
+        day = date(start.year, start.month, min(rule.deadline_day, last))
+        if start <= day <= end:
+            return day
+    return end
+
+
+def regular_tasks(rule: VisitRule, year: int, month: int) -> list[TaskSpec]:
+    modes = tuple(sorted(str(m) for m in rule.modes))
+    tasks = []
+    for start, end, words in periods(rule, year, month):
+        for number in range(1, rule.count + 1):
+            label = f"{words}例行探访"
+            if rule.count > 1:
+                label += f"（第{number}次，共{rule.count}次）"
+            tasks.append(
+                TaskSpec(
+                    kind=Kind.REGULAR,
+                    key=f"regular:{number}",
+                    label=label,
+                    window_start=start,
+                    deadline=deadline_in(rule, start, end),
+                    window_end=end,
+                    modes=modes,
+                    cite=rule.cite,
+                )
+            )
+    return tasks
+
+
+def festival_tasks(rule: VisitRule, version: Version, year: int, month: int) -> list[TaskSpec]:
+    """For the festivals whose window starts in the month (a window running into
+    the next month belongs to this one)."""
+    first, last = month_bounds(year, month)
+    tasks = []
+    for window in windows_between(first, last, version.festival_spans):
+        if first <= window.start <= last:
+            name = window.festival.value
+            tasks.extend(
+                _special(
+                    Kind.FESTIVAL,
+                    f"festival:{name}",
+                    f"{name}节日探访",
+                    window.start,
+                    window.end,
+                    version.festival_rule,
+                    rule,
+                )
+            )
+    return tasks
+
+
+def event_tasks(
+    rule: VisitRule, version: Version, events: Sequence[EventSpan], year: int, month: int
+) -> list[TaskSpec]:
+    first, last = month_bounds(year, month)
+    tasks = []
+    for event in sorted(events, key=lambda e: (e.starts_on, e.id)):
+        special = version.event_rules.get(event.kind)
+        if special is None:
+            continue
+        label = f"{EVENT_LABELS[event.kind]}期间探访：{event.title}"
+        for start, end in event_months(event):
+            if start <= last and first <= end:
+                tasks.extend(
+                    _special(Kind.EVENT, f"event:{event.id}", label, start, end, special, rule)
+                )
+    return tasks
+
+
+def event_months(event: EventSpan) -> Iterator[tuple[date, date]]:
+    """The event in spans of one month counted from its first day."""
+    number = 0
+    while (start := add_months(event.starts_on, number)) <= event.ends_on:
+        number += 1
+        yield start, min(add_months(event.starts_on, number) - timedelta(days=1), event.ends_on)
+
+
+def _special(
+    kind: Kind,
+    key: str,
+    label: str,
+    start: date,
+    end: date,
+    special: SpecialRule,
+    rule: VisitRule,
+) -> list[TaskSpec]:
+    mandatory = special.kind == "mandatory"
+    modes = tuple(sorted(str(m) for m in rule.modes)) if mandatory else ANY_MODE
+    return [
+        TaskSpec(
+            kind=kind,
+            key=key if number == 1 else f"{key}:{number}",
+            label=(label if special.count == 1 else f"{label}（第{number}次）")[:100],
+            window_start=start,
+            deadline=end,
+            window_end=end,
+            modes=modes,
+            cite=special.cite,
+            extra=not mandatory,
+            remote_counts_as_home=special.remote_counts_as_home,
+        )
+        for number in range(1, special.count + 1)
+    ]
+
+
+def review_task(due: date) -> TaskSpec:
+    """The file check due on `due` (000_4970ff49482a0570.txt 三(四)), open for
+    the 30 days before."""
+    return TaskSpec(
+        kind=Kind.REVIEW,
+        key="review",
+        label=REVIEW_LABEL,
+        window_start=due - timedelta(days=REVIEW_LEAD_DAYS),
+        deadline=due,
+        window_end=due,
+        modes=(),
+        cite=REVIEW_CITE,
+    )
