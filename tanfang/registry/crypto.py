@@ -93,6 +93,8 @@ ENCRYPTED_FIELDS: dict[str, tuple[str, ...]] = {
     "registry.EmergencyContact": ("phone_token",),
     "registry.HouseholdMember": ("id_number_token", "phone_token"),
     "registry.HelpReceived": ("contact_phone_token",),
+    # The visitor roster's phone numbers (tanfang/visits/roster.py).
+    "visits.Visitor": ("phone_token",),
     # An uploaded spreadsheet waiting to be imported (cleared once imported).
     "exchange.ImportJob": ("file_token",),
 }
