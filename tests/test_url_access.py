@@ -9,6 +9,7 @@ under a given node of the tree.
 """
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -190,6 +191,62 @@ def _event_under(place: Region) -> int:
     return event.pk
 
 
+def _visitor_under(place: Region) -> int:
+    """A visitor of the roster of the township `place` is (or lies in, or lies
+    above), serving `place` when it is a village."""
+    from tanfang.visits.models import Visitor
+
+    if place.level == Level.VILLAGE:
+        township = Region.objects.get(code=place.parent_id)
+    elif place.level == Level.TOWNSHIP:
+        township = place
+    else:
+        found = Region.objects.filter(place.subtree(), level=Level.TOWNSHIP).order_by("code")
+        township = found.first()
+        assert township is not None, f"no township under {place.name} in tests/conftest.py"
+    visitors = Visitor.objects.filter(township=township).order_by("pk")
+    if place.level == Level.VILLAGE:
+        visitors = visitors.filter(villages=place)
+    visitor = visitors.first()
+    if visitor is None:
+        # Who entered it does not matter to the walk.
+        creator = User.objects.order_by("pk").first()
+        assert creator is not None
+        visitor = Visitor.objects.create(
+            township=township, name="探访员", kind="grid_worker", created_by=creator
+        )
+        if place.level == Level.VILLAGE:
+            visitor.villages.add(place)
+    return visitor.pk
+
+
+def _visit_under(place: Region) -> int:
+    """A visit record made in a village under `place`, with a photo, so that the
+    photo's route has something to answer (tanfang/visits/views.py)."""
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from tanfang.visits.models import Visit
+
+    elder = Elder.objects.get(pk=_elder_under(place))
+    visit = Visit.objects.filter(elder=elder).first()
+    if visit is None:
+        visit = Visit(
+            uuid=uuid.uuid4(),
+            content_hash="walk",
+            elder=elder,
+            village_id=elder.village_id,
+            sequence=1,
+            mode="home",
+            visited_at=timezone.now(),
+            recorded_by=elder.registered_by,
+            checklist="fujian",
+        )
+        visit.photo.save("walk.jpg", ContentFile(b"\xff\xd8\xff\xe0walk"), save=False)
+        visit.save()
+    return visit.pk
+
+
 # kwarg name -> the value naming an object that lies under `place`, a node of
 # the tree (晋江市, 宝盖镇 or 村B in the walk). A route with a kwarg missing
 # here fails the walk: add it, creating the object under `place` if needed.
@@ -207,6 +264,10 @@ OBJECT_IN: dict[str, Callable[[Region], object]] = {
     "contact_id": _emergency_contact_under,
     "member_id": _household_member_under,
     "job_id": _import_job_under,
+    # The visitor roster (tanfang/visits/roster_views.py).
+    "visitor_id": _visitor_under,
+    # Visit records and their photos (tanfang/visits/views.py).
+    "visit_id": _visit_under,
 }
 
 
@@ -246,6 +307,12 @@ def allowed_methods(response: HttpResponse) -> set[str]:
 
 
 # The tests --------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
+    """Files the walk stores (a visit's photo) go to the test's own folder."""
+    settings.MEDIA_ROOT = tmp_path
 
 
 def test_it_finds_the_routes_of_every_app():

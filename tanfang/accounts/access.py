@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from tanfang.accounts.permissions import Perm
-from tanfang.regions.models import Region
+from tanfang.regions.models import Level, Region, parent_code_of
 
 if TYPE_CHECKING:
     from tanfang.accounts.models import User
     from tanfang.audit.models import AuditEvent
     from tanfang.registry.models import Elder
+    from tanfang.visits.models import Visit, Visitor
 
 V = TypeVar("V", bound=Callable[..., Any])
 M = TypeVar("M", bound=Model)
@@ -171,3 +172,45 @@ def elders_visible_to(user: "User") -> "QuerySet[Elder]":
 
 def get_elder_for(user: "User", pk: int) -> "Elder":
     return _get_or_404(elders_visible_to(user), pk=pk)
+
+
+# Visits -------------------------------------------------------------------------
+
+
+def visits_visible_to(user: "User") -> "QuerySet[Visit]":
+    """Visit records made where the elder lived at the time, in the user's subtree."""
+    from tanfang.visits.models import Visit
+
+    check(user, Perm.PEOPLE_VIEW)
+    return scope(user, Visit.objects.select_related("elder", "village"), "village_id")
+
+
+def get_visit_for(user: "User", pk: int) -> "Visit":
+    return _get_or_404(visits_visible_to(user), pk=pk)
+
+
+# Visitors (探访人员) ------------------------------------------------------------
+
+
+def visitors_visible_to(user: "User") -> "QuerySet[Visitor]":
+    """The rosters of the townships in the user's subtree. Below a township (a
+    village liaison, a visitor bound to a village), the roster of their own
+    township, restricted to the visitors who serve their village or serve no
+    village in particular (the township's roster, 001_35a01bee4c628ebd.txt 二(三)1)."""
+    from tanfang.visits.models import Visitor
+
+    check(user, Perm.PEOPLE_VIEW)
+    visitors = Visitor.objects.select_related("township")
+    region = user.region
+    if region.level <= Level.TOWNSHIP:
+        return scope(user, visitors, "township_id")
+    # Only villages lie below townships: the township is the village's parent.
+    township = parent_code_of(region.code)
+    served = Visitor.villages.through.objects.filter(visitor_id=OuterRef("pk"))
+    return visitors.filter(township_id=township).filter(
+        Exists(served.filter(region_id=region.code)) | ~Exists(served)
+    )
+
+
+def get_visitor_for(user: "User", pk: int) -> "Visitor":
+    return _get_or_404(visitors_visible_to(user), pk=pk)

@@ -5,13 +5,19 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
-from tanfang.accounts.permissions import Perm
+from tanfang.accounts.permissions import Perm, Role
 
 # (label, url name, permission or None for every signed-in user); the order is the bar's.
-NAVIGATION = [
+# A role instead of a permission: that role only (我的探访 is the visitor's page;
+# liaisons and officers, who may record visits too, follow them on the board).
+NAVIGATION: list[tuple[str, str, Perm | Role | None]] = [
     ("首页", "home", None),
+    ("我的探访", "visits:home", Role.VISITOR),
+    ("探访看板", "visits:board", Perm.REPORTS_VIEW),
     ("老年人档案", "registry:list", Perm.PEOPLE_VIEW),
     ("探访规则", "jurisdiction:rules", Perm.PEOPLE_VIEW),
+    ("包干安排", "visits:assignments", Perm.ASSIGNMENTS_MANAGE),
+    ("探访人员", "visits:visitor_list", Perm.VISITORS_MANAGE),
     ("行政区划", "regions:root", Perm.REGIONS_VIEW),
     ("区划导入", "regions:import", Perm.REGIONS_MANAGE),
     ("账号管理", "accounts:user_list", Perm.ACCOUNTS_MANAGE),
@@ -28,6 +34,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items = [
         {"label": label, "url": reverse(name), "active": name == current}
         for label, name, perm in NAVIGATION
-        if perm is None or user.can(perm)
+        if perm is None or (user.role == perm if isinstance(perm, Role) else user.can(perm))
     ]
     return {"nav": items}

@@ -34,6 +34,7 @@ from tanfang.registry.forms import (
     TierOverrideForm,
 )
 from tanfang.registry.models import Elder, Status
+from tanfang.visits import queries as visit_queries
 
 PAGE_SIZE = 50
 
@@ -79,6 +80,7 @@ def elder_file(request: HttpRequest, elder_id: int) -> HttpResponse:
     elder = access.get_elder_for(user, elder_id)
     today = timezone.localdate()
     masked = _masked_values(elder)
+    can_assign = user.can(Perm.ASSIGNMENTS_MANAGE) and elder.status == Status.ACTIVE
     context = {
         "elder": elder,
         "age": elder.age_on(today),
@@ -107,6 +109,14 @@ def elder_file(request: HttpRequest, elder_id: int) -> HttpResponse:
         "review_overdue": elder.status == Status.ACTIVE and queries.review_due_on(elder) < today,
         "reviews": elder.reviews.select_related("reviewed_by")[:5],
         "policy": _policy_of(elder, today),
+        # 包干探访人员 (tanfang/visits): who is responsible, and whom an officer may add.
+        "visitors": visit_queries.file_panel(
+            elder,
+            visit_queries.eligible_visitors(access.visitors_visible_to(user), elder.village_id)
+            if can_assign
+            else None,
+        ),
+        "can_assign": can_assign,
     }
     return render(request, "registry/file.html", context)
 

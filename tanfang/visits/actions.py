@@ -42,6 +42,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 SIGNATURE_MAX_BYTES = 200_000
 PHOTO_MAX_BYTES = 5_000_000
 _PNG = b"\x89PNG\r\n\x1a\n"
+IN_PERSON_MODES = frozenset({VisitMode.HOME, VisitMode.STREET})
 _JPEG = b"\xff\xd8\xff"
 
 
@@ -104,7 +105,7 @@ def record_visit(
     started_at = _aware(started_at) if started_at is not None else None
     ended_at = _aware(ended_at) if ended_at is not None else None
     photo_bytes = _read_photo(photo)
-    fingerprint = _fingerprint(
+    content_hash = fingerprint(
         elder=elder.pk,
         mode=mode,
         visited_at=visited_at,
@@ -113,8 +114,8 @@ def record_visit(
         refused=refused,
         needs_found=list(needs_found),
         texts=[services_given, suggestions, satisfaction, notes],
-        signatures=[_digest(visitor_signature.encode()), _digest(elder_signature.encode())],
-        photo=_digest(photo_bytes) if photo_bytes else "",
+        signatures=[digest(visitor_signature.encode()), digest(elder_signature.encode())],
+        photo=digest(photo_bytes) if photo_bytes else "",
         evidence=[started_at, ended_at, latitude, longitude, location_accuracy],
     )
     try:
@@ -124,12 +125,12 @@ def record_visit(
             locked = Elder.objects.select_for_update().get(pk=elder.pk)
             existing = Visit.objects.filter(uuid=uuid).first()
             if existing is not None:
-                return _replayed(existing, fingerprint)
+                return _replayed(existing, content_hash)
             return Recorded(
                 _store(
                     acting_user=acting_user,
                     uuid=uuid,
-                    fingerprint=fingerprint,
+                    content_hash=content_hash,
                     elder=locked,
                     mode=mode,
                     visited_at=visited_at,
@@ -159,7 +160,7 @@ def record_visit(
         existing = Visit.objects.filter(uuid=uuid).first()
         if existing is None:
             raise
-        return _replayed(existing, fingerprint)
+        return _replayed(existing, content_hash)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -167,8 +168,8 @@ def _aware(moment: datetime) -> datetime:
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
-def _replayed(existing: Visit, fingerprint: str) -> Recorded:
-    if existing.content_hash != fingerprint:
+def _replayed(existing: Visit, content_hash: str) -> Recorded:
+    if existing.content_hash != content_hash:
         raise VisitConflict(existing)
     return Recorded(existing, created=False)
 
@@ -177,7 +178,7 @@ def _store(
     *,
     acting_user: User,
     uuid: UUID,
-    fingerprint: str,
+    content_hash: str,
     elder: Elder,
     mode: str,
     visited_at: datetime,
@@ -230,8 +231,13 @@ def _store(
     elif satisfaction:
         add("satisfaction", "本地区的探访记录表没有满意度评价。")
     if not refused:
+        # 000_… 附件4, 001_… 附件3: both sign the record. The elder signs on the
+        # visitor's screen, so only where they met: not after a phone or video call.
+        signers = set(form.signatures)
+        if mode not in IN_PERSON_MODES:
+            signers.discard("elder")
         for who, signature in (("visitor", visitor_signature), ("elder", elder_signature)):
-            if who in form.signatures and not signature:
+            if who in signers and not signature:
                 label = "探访人员签字" if who == "visitor" else "被探访人签字"
                 add(f"{who}_signature", f"请在屏幕上签名：{label}。")
     for field, signature in (
@@ -261,7 +267,7 @@ def _store(
     latest = Visit.objects.filter(elder=elder).aggregate(n=Max("sequence"))["n"] or 0
     visit = Visit(
         uuid=uuid,
-        content_hash=fingerprint,
+        content_hash=content_hash,
         elder=elder,
         village_id=elder.village_id,
         sequence=latest + 1,
@@ -503,11 +509,11 @@ def _record_findings(
     Need.objects.bulk_create(named)
 
 
-def _digest(data: bytes) -> str:
+def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _fingerprint(**content: Any) -> str:
+def fingerprint(**content: Any) -> str:
     """The request's content, independent of key order and of how a time was written."""
 
     def plain(value: Any) -> Any:
@@ -518,4 +524,4 @@ def _fingerprint(**content: Any) -> str:
         return str(value)
 
     text = json.dumps(content, sort_keys=True, default=plain, ensure_ascii=False)
-    return _digest(text.encode())
+    return digest(text.encode())

@@ -1,14 +1,405 @@
-"""The visitor's phone pages: today's and overdue visits, the visit form, the
-liaison's board of the village."""
+"""The phone pages of visits: the visitor's home (what is due, late, coming),
+the visit form with its "will it count" check, one visit record, and the
+village board of the liaison (DOMAIN.md "Visits", issue 5 "Phone pages")."""
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import re
+from datetime import date
+from typing import Any
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseRedirectBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET
 
 from tanfang.accounts import access
+from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
+from tanfang.audit.actions import record
+from tanfang.audit.models import Action
+from tanfang.regions.models import Level, Region
+from tanfang.registry import crypto, reveal
+from tanfang.registry.models import Elder, Status
+from tanfang.visits import actions, checklist, counting, page_queries
+from tanfang.visits.forms import DATETIME_LOCAL, VisitForm
+from tanfang.visits.models import Visit, VisitMode, Visitor, VisitTask
+
+# On the elder's file.
+RECENT_VISITS = 5
 
 
 @access.requires(Perm.VISITS_RECORD)
 def home(request: HttpRequest) -> HttpResponse:
     user = access.signed_in_user(request)
-    return render(request, "visits/home.html", {"region": user.region})
+    visitor = page_queries.visitor_of(user)
+    if visitor is None:
+        # A liaison or an officer who is on no roster follows the village's
+        # visits on the board; a visitor account not yet on a roster is told so.
+        if user.can(Perm.REPORTS_VIEW):
+            return redirect("visits:board")
+        return render(request, "visits/home.html", {"visitor": None})
+    today = timezone.localdate()
+    tasks = page_queries.home(user, visitor, today)
+    saved = _saved_visit(request, user)
+    context = {
+        "visitor": visitor,
+        "home": tasks,
+        "today": today,
+        "saved": saved,
+        "saved_tasks": list(saved.completed_tasks.all()) if saved else [],
+        "next_row": tasks.next_due(saved.elder_id) if saved else None,
+    }
+    return render(request, "visits/home.html", context)
+
+
+def _saved_visit(request: HttpRequest, user: User) -> Visit | None:
+    """The visit just saved (`?saved=<id>` after the form), if the user may see it."""
+    raw = request.GET.get("saved", "")
+    if not raw.isdigit():
+        return None
+    try:
+        return access.get_visit_for(user, int(raw))
+    except Http404:
+        return None
+
+
+# --- Calling the elder ------------------------------------------------------------------
+
+
+class _Dial(HttpResponseRedirectBase):
+    allowed_schemes = ["tel"]
+    status_code = 302
+
+
+@access.requires(Perm.PEOPLE_VIEW, Perm.VISITS_RECORD)
+@require_GET
+def call(request: HttpRequest, elder_id: int) -> HttpResponse:
+    """The call button: an audited reveal of the elder's phone, answered with a
+    redirect to `tel:` so that the phone dials.
+
+    Why a link to this view and not the number in the page: a masked number
+    cannot be dialled, and the whole number in every row of the home page
+    would be a reveal nobody logged (NONFUNCTIONAL.md "Masking": whole values
+    only "by an action that is logged"). So the page shows the mask, and one tap
+    here logs the reveal (ELDER_REVEALED, purpose "call") and dials.
+
+    Why GET, unlike the file's POST-only reveal buttons: a `tel:` link must be a
+    plain link a phone follows with one tap, and a form posting to a redirect to
+    `tel:` is blocked by the CSP's form-action 'self'. The request changes no
+    record; it only writes the audit entry, and the response is never cached.
+
+    Who: a role that may reveal (liaison, township, county: reveal.may_reveal),
+    or a visitor responsible for this elder (open 包干), who must be able to
+    phone them (电话探访) without holding the reveal permission for everyone.
+    """
+    user = access.signed_in_user(request)
+    elder = access.get_elder_for(user, elder_id)
+    if not (
+        reveal.may_reveal(user, elder)
+        or page_queries.is_assigned(page_queries.visitor_of(user), elder)
+    ):
+        raise PermissionDenied
+    if not elder.phone_token:
+        messages.info(request, f"{elder.name}的档案未登记联系电话。")
+        return redirect("visits:home")
+    number = crypto.decrypt(elder.phone_token)
+    with transaction.atomic():
+        record(
+            Action.ELDER_REVEALED,
+            actor=user,
+            request=request,
+            region_code=elder.village_id,
+            target=elder,
+            detail={"field": "phone", "purpose": "call"},
+        )
+    response = _Dial(f"tel:{_dialable(number)}")
+    patch_cache_control(response, no_store=True)
+    return response
+
+
+def _dialable(number: str) -> str:
+    """13812345678 as it is; a landline 0595-88881234-801 as 059588881234,801:
+    the extension is dialled after a pause."""
+    parts = number.split("-")
+    if len(parts) == 3:
+        return f"{parts[0]}{parts[1]},{parts[2]}"
+    return re.sub(r"[^0-9+]", "", number)
+
+
+# --- The visit form ---------------------------------------------------------------------
+
+
+@access.requires(Perm.VISITS_RECORD)
+def visit_new(request: HttpRequest, elder_id: int) -> HttpResponse:
+    user = access.signed_in_user(request)
+    elder = access.get_elder_for(user, elder_id)
+    today = timezone.localdate()
+    own = page_queries.visitor_of(user)
+    definition = actions.checklist_for(elder)
+    open_tasks = page_queries.open_tasks_now(elder, today)
+    form = VisitForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+        definition=definition,
+        elder=elder,
+        visitors=page_queries.visitors_for_form(user, elder),
+        own=own,
+        initial_mode=_initial_mode(definition, elder, open_tasks),
+    )
+    conflict: Visit | None = None
+    if request.method == "POST" and elder.status == Status.ACTIVE:
+        if form.is_valid():
+            try:
+                recorded = actions.record_visit(
+                    acting_user=user, elder=elder, request=request, **form.action_kwargs()
+                )
+            except ValidationError as error:
+                form.add_action_errors(error)
+                form.prepare_again(new_record=False)
+            except actions.VisitConflict as error:
+                conflict = error.visit
+                form.prepare_again(new_record=True)
+            else:
+                return _after_saving(request, recorded, own)
+        else:
+            form.check_answers()
+            form.prepare_again(new_record=False)
+    label, reasons = page_queries.tier_words(elder)
+    context = {
+        "elder": elder,
+        "form": form,
+        "definition": definition,
+        "phone": page_queries.masked_phone(elder),
+        "may_call": reveal.may_reveal(user, elder) or page_queries.is_assigned(own, elder),
+        "tier_label": label,
+        "tier_reasons": reasons,
+        "open_tasks": open_tasks,
+        "today": today,
+        "inactive": elder.status != Status.ACTIVE,
+        "conflict": conflict,
+        "own": own,
+        **_check_context(
+            elder, form["mode"].value(), form["visited_at"].value(), bool(form["refused"].value())
+        ),
+    }
+    status = 200 if request.method == "GET" or conflict is None else 409
+    return render(request, "visits/form.html", context, status=status)
+
+
+def _initial_mode(
+    definition: checklist.Checklist, elder: Elder, open_tasks: list[VisitTask]
+) -> str:
+    """The mode the elder's first open task asks for, among those the form offers;
+    never a home visit the elder did not agree to (004_1657df0ed1e05604.txt 二(四))."""
+    offered = [value for value, _ in definition.modes]
+    allowed = [
+        m for m in offered if m != VisitMode.HOME or elder.consents_to_home_visits
+    ] or offered
+    for task in open_tasks:
+        for mode in task.modes:
+            if mode in allowed:
+                return str(mode)
+    return allowed[0]
+
+
+def _after_saving(
+    request: HttpRequest, recorded: actions.Recorded, own: Visitor | None
+) -> HttpResponse:
+    """A visitor goes home, where the saved visit and the next elder due are at
+    the top; someone recording on a visitor's behalf goes to the record."""
+    visit = recorded.visit
+    if not recorded.created:
+        # The same page sent again (a double tap, a retry): nothing new was stored.
+        messages.info(
+            request,
+            f"这份探访记录已经保存过（{visit.elder.name}第{visit.sequence}次探访），未重复保存。",
+        )
+    if own is not None:
+        return redirect(f"{reverse('visits:home')}?saved={visit.pk}")
+    if recorded.created:
+        messages.success(request, f"已保存{visit.elder.name}的第{visit.sequence}次探访记录。")
+    return redirect(f"{reverse('visits:visit', kwargs={'visit_id': visit.pk})}?saved=1")
+
+
+@access.requires(Perm.VISITS_RECORD)
+@require_GET
+def visit_check(request: HttpRequest, elder_id: int) -> HttpResponse:
+    """The htmx fragment under the mode: whether the visit will count, and if
+    not why (counting.explain), before anything is saved."""
+    user = access.signed_in_user(request)
+    elder = access.get_elder_for(user, elder_id)
+    context = _check_context(
+        elder,
+        request.GET.get("mode", ""),
+        request.GET.get("visited_at", ""),
+        request.GET.get("refused", "") not in ("", "false", "0"),
+    )
+    response = render(request, "visits/_check.html", context)
+    patch_cache_control(response, no_store=True)
+    return response
+
+
+def _check_context(elder: Elder, mode: Any, visited_at: Any, refused: bool) -> dict[str, Any]:
+    warnings: list[str] = []
+    today = timezone.localdate()
+    day = _day_of(visited_at) or today
+    if _day_of(visited_at) is None and visited_at:
+        warnings.append("探访时间格式不正确，按今天检查。")
+    if day > today:
+        warnings.append("探访时间不能晚于现在。")
+    if mode not in VisitMode.values:
+        return {"check": {"mode_missing": True, "warnings": warnings}}
+    if mode == VisitMode.HOME and not elder.consents_to_home_visits and not refused:
+        # 004_1657df0ed1e05604.txt 二(四): 入户探访须征得老年人或赡养人同意.
+        warnings.append("该老人未同意入户探访：请记录为电话等其他方式，或勾选“老人拒绝探访”。")
+    outcome = counting.explain(elder, mode=mode, day=day, refused=refused)
+    return {
+        "check": {
+            "mode_missing": False,
+            "warnings": warnings,
+            "counts": outcome.counts,
+            "completes": [t.label for t in outcome.completes],
+            "reasons": list(outcome.reasons),
+            "day": day,
+        }
+    }
+
+
+def _day_of(value: Any) -> date | None:
+    if not value:
+        return None
+    field = django_forms.DateTimeField(input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"])
+    try:
+        moment = field.clean(value)
+    except ValidationError:
+        return None
+    return timezone.localdate(moment) if moment is not None else None
+
+
+# --- One visit --------------------------------------------------------------------------
+
+
+@access.requires(Perm.PEOPLE_VIEW)
+def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
+    user = access.signed_in_user(request)
+    visit = access.get_visit_for(user, visit_id)
+    context = {
+        "visit": visit,
+        "answers": page_queries.answers_in_words(visit.checklist, visit.answers),
+        "needs": page_queries.needs_in_words(visit.needs_found),
+        "visitors": list(visit.visitors.all()),
+        "tasks": list(visit.completed_tasks.all()),
+        "hazards": list(visit.hazards.all()),
+        "need_records": list(visit.needs.all()),
+        "texts": _texts_of(visit),
+        "satisfaction": _satisfaction_of(visit),
+        "may_record": user.can(Perm.VISITS_RECORD) and visit.elder.status == Status.ACTIVE,
+        "may_see_board": user.can(Perm.REPORTS_VIEW),
+    }
+    response = render(request, "visits/visit.html", context)
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+def _texts_of(visit: Visit) -> list[tuple[str, str]]:
+    """The free-text answers under the labels of the visit's form."""
+    definition = _definition(visit.checklist)
+    labels = dict(definition.text_fields) if definition else {}
+    fallback = {
+        "services_given": "关爱服务情况",
+        "suggestions": "实施关爱服务建议",
+        "notes": "其他需说明的问题",
+    }
+    return [
+        (labels.get(name, fallback[name]), getattr(visit, name))
+        for name in fallback
+        if getattr(visit, name)
+    ]
+
+
+def _satisfaction_of(visit: Visit) -> str:
+    if not visit.satisfaction:
+        return ""
+    definition = _definition(visit.checklist)
+    options = {o.value: o.label for o in definition.satisfaction} if definition else {}
+    return options.get(visit.satisfaction, visit.satisfaction)
+
+
+def _definition(name: str) -> checklist.Checklist | None:
+    try:
+        return checklist.load(name)
+    except ValueError:
+        return None
+
+
+@access.requires(Perm.PEOPLE_VIEW)
+@require_GET
+def elder_visits(request: HttpRequest, elder_id: int) -> HttpResponse:
+    """The elder's file loads its recent visits from here (htmx), with the
+    button to record one: visits are scoped by the village where they were made,
+    which the file's own view does not know about."""
+    user = access.signed_in_user(request)
+    elder = access.get_elder_for(user, elder_id)
+    visits = access.visits_visible_to(user).filter(elder=elder).order_by("-visited_at", "-pk")
+    context = {
+        "elder": elder,
+        "visits": list(visits[:RECENT_VISITS]),
+        "more": visits.count() > RECENT_VISITS,
+        "may_record": user.can(Perm.VISITS_RECORD) and elder.status == Status.ACTIVE,
+    }
+    return render(request, "visits/_recent.html", context)
+
+
+@access.requires(Perm.PEOPLE_VIEW)
+@require_GET
+def visit_photo(request: HttpRequest, visit_id: int) -> FileResponse:
+    """The photo of a visit, to those who may read the visit, never cached."""
+    user = access.signed_in_user(request)
+    visit = access.get_visit_for(user, visit_id)
+    if not visit.photo:
+        raise Http404
+    try:
+        handle = visit.photo.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    kind = "image/png" if visit.photo.name.lower().endswith(".png") else "image/jpeg"
+    response = FileResponse(handle, content_type=kind)
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+# --- The village board ------------------------------------------------------------------
+
+
+@access.requires(Perm.PEOPLE_VIEW, Perm.REPORTS_VIEW)
+def board(request: HttpRequest, code: str | None = None) -> HttpResponse:
+    """A village's elders with this month's visit status; above a village, the
+    places below to choose from."""
+    user = access.signed_in_user(request)
+    region = access.get_region_for(user, code) if code else user.region
+    today = timezone.localdate()
+    context: dict[str, Any] = {
+        "region": region,
+        "today": today,
+        "crumbs": _crumbs(user, region),
+        "own": page_queries.visitor_of(user),
+    }
+    if region.level != Level.VILLAGE:
+        context["places"] = page_queries.places_under(user, region, today)
+        return render(request, "visits/board.html", context)
+    context["board"] = page_queries.board(user, region, today)
+    context["may_record"] = user.can(Perm.VISITS_RECORD)
+    context["may_call"] = user.can(Perm.PEOPLE_REVEAL)
+    return render(request, "visits/board.html", context)
+
+
+def _crumbs(user: User, region: Region) -> list[Region]:
+    """The places from the user's own down to the parent of `region`."""
+    codes = [c for c in region.ancestor_codes() if user.region.contains(c)]
+    return list(Region.objects.filter(code__in=codes).order_by("code")) if codes else []

@@ -106,8 +106,15 @@ OPERATIONS = [
     ),
     ("post", "/elders/{elder}/categories", {"categories": ["独居"]}, "people.change"),
 ]
-# Operations of other routers, tested in their own modules (tests/policy/).
-OTHER_OPERATIONS = {("post", "/policy/evaluate")}
+# Operations of other routers, tested in their own modules (tests/policy/, tests/visits/).
+OTHER_OPERATIONS = {
+    ("post", "/policy/evaluate"),
+    ("get", "/visits"),
+    ("post", "/visits"),
+    ("get", "/visits/{visit_id}"),
+    ("get", "/visits/form/{elder}"),
+    ("get", "/visits/check/{elder}"),
+}
 
 
 def call(client, method, path, body, elder):

@@ -32,6 +32,11 @@ def test_it_lists_the_operations_in_the_openapi_document(client_for):
         ("POST", "/api/v1/elders/{elder_id}/status"): "变更状态",
         ("POST", "/api/v1/elders/{elder_id}/categories"): "确认对象类型",
         ("POST", "/api/v1/policy/evaluate"): "按规则评估分级和探访要求",
+        ("GET", "/api/v1/visits"): "探访记录列表",
+        ("POST", "/api/v1/visits"): "录入探访记录",
+        ("GET", "/api/v1/visits/{visit_id}"): "探访记录",
+        ("GET", "/api/v1/visits/form/{elder_id}"): "探访记录表",
+        ("GET", "/api/v1/visits/check/{elder_id}"): "是否计入探访要求",
     }
 
 

@@ -317,6 +317,13 @@ def test_it_refuses_a_missing_signature_where_the_form_requires_one(users, setti
     assert "签" in messages[0]
 
 
+def test_the_elder_does_not_sign_a_phone_call(users, setting):
+    recorded = visit(users, setting, mode="phone", elder_signature="")
+
+    assert recorded.created
+    assert recorded.visit.elder_signature == ""
+
+
 def test_it_refuses_a_signature_that_is_not_a_drawn_image(users, setting):
     refused(users, setting, "elder_signature", elder_signature="data:image/png;base64,AAAA")
 

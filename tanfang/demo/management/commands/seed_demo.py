@@ -8,8 +8,10 @@ from tanfang.accounts.models import PasswordHistory, User
 from tanfang.accounts.permissions import Role
 from tanfang.demo.elders import seed_elders
 from tanfang.demo.regions import demo_tree_csv
+from tanfang.demo.visits import Accounts, seed_visits
 from tanfang.jurisdiction.actions import choose_profile
 from tanfang.jurisdiction.models import PolicyChoice
+from tanfang.policy import engine
 from tanfang.regions.actions import import_regions, read_rows
 from tanfang.regions.models import Level, Region, in_subtree
 
@@ -79,8 +81,29 @@ class Command(BaseCommand):
                 region=Region.objects.get(code=COUNTY),
                 profile="fujian-shishi",
             )
+            # In force since the scheme took effect, not only from today: the
+            # demo's past months of visits are judged by it.
+            PolicyChoice.objects.filter(region_id=COUNTY).update(
+                since=min(engine.load("fujian-shishi").versions[0].since, timezone.localdate())
+            )
         elders = seed_elders(acting_user=county_officer, seed=seed, today=timezone.localdate())
         self.stdout.write(f"老年人档案：新增 {elders} 份。")
+        demo = {
+            user.username: user
+            for user in User.objects.filter(username__in=[a[0] for a in DEMO_ACCOUNTS])
+        }
+        visits = seed_visits(
+            accounts=Accounts(
+                county=county_officer,
+                township=demo["township"],
+                liaison=demo["liaison"],
+                visitor=demo["visitor"],
+            ),
+            seed=seed,
+            today=timezone.localdate(),
+            now=timezone.now(),
+        )
+        self.stdout.write(str(visits))
         self.stdout.write(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")
         for user in User.objects.filter(username__in=[a[0] for a in DEMO_ACCOUNTS]).select_related(
             "region"

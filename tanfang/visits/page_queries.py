@@ -1,0 +1,448 @@
+"""Reads for the phone pages: the visitor's home, the village board, one visit.
+
+Every function starts from `access.elders_visible_to(user)` or
+`access.visits_visible_to(user)` and narrows it; none widens it. Each list is
+read in a fixed number of queries whatever the number of rows (the pages pin
+their query counts in their tests).
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from tanfang.accounts import access
+from tanfang.accounts.models import User
+from tanfang.care.models import NeedType
+from tanfang.policy import engine
+from tanfang.regions.models import Level, Region
+from tanfang.registry import crypto
+from tanfang.registry.models import Elder, Status
+from tanfang.visits import checklist
+from tanfang.visits.models import (
+    Assignment,
+    TaskKind,
+    TaskState,
+    Visit,
+    VisitMode,
+    Visitor,
+    VisitTask,
+)
+
+# 即将开始: tasks whose window opens within this many days.
+UPCOMING_DAYS = 14
+
+
+def visitor_of(user: User) -> Visitor | None:
+    """The roster record of the signed-in user, if they are on a roster."""
+    return Visitor.objects.filter(user=user).select_related("township").first()
+
+
+def _open_assignments() -> QuerySet[Assignment]:
+    return Assignment.objects.filter(ended_at__isnull=True)
+
+
+def _with_last_visit(queryset: QuerySet[Any], elder_ref: str) -> QuerySet[Any]:
+    """Each row with the time and mode of its elder's newest visit (`elder_ref`:
+    the elder's key on the row, "elder" on a task, "pk" on an elder)."""
+    newest = Visit.objects.filter(elder=OuterRef(elder_ref)).order_by("-visited_at", "-pk")
+    annotated: QuerySet[Any] = queryset.annotate(
+        last_visit_at=Subquery(newest.values("visited_at")[:1]),
+        last_visit_mode=Subquery(newest.values("mode")[:1]),
+    )
+    return annotated
+
+
+def mode_label(mode: str | None) -> str:
+    if not mode:
+        return ""
+    return str(VisitMode(mode).label) if mode in VisitMode.values else mode
+
+
+def tier_words(elder: Elder) -> tuple[str, str]:
+    """The elder's tier and why, as the file shows them: an officer's override
+    with its written reason wins over the computed tier and its reasons."""
+    if elder.tier_override:
+        labels: dict[str, str] = {}
+        if elder.tier_profile in engine.profile_names():
+            labels = dict(engine.load(elder.tier_profile).tier_keys())
+        return labels.get(elder.tier_override, elder.tier_override), elder.tier_override_reason
+    return elder.tier_label, "；".join(str(r) for r in elder.tier_reasons or ())
+
+
+def masked_phone(elder: Elder) -> str:
+    return crypto.mask_phone(crypto.decrypt(elder.phone_token)) if elder.phone_token else ""
+
+
+# --- The visitor's home --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    task: VisitTask
+    elder: Elder
+    state: TaskState
+    phone: str  # masked; "" when the file has no phone
+    tier_label: str
+    tier_reasons: str
+    last_visit_at: datetime | None
+    last_visit_mode: str
+
+
+@dataclass(frozen=True)
+class Home:
+    due_today: list[TaskRow]
+    overdue: list[TaskRow]
+    this_period: list[TaskRow]
+    upcoming: list[TaskRow]
+    done: list[TaskRow]
+
+    def groups(self) -> list[tuple[str, str, list[TaskRow]]]:
+        """(id, heading, rows) in the page's order."""
+        return [
+            ("due-today", "今天到期", self.due_today),
+            ("overdue", "已逾期", self.overdue),
+            ("this-period", "本期待访", self.this_period),
+            ("upcoming", f"即将开始（{UPCOMING_DAYS}天内）", self.upcoming),
+            ("done", "本期已完成", self.done),
+        ]
+
+    def next_due(self, after_elder_id: int | None = None) -> TaskRow | None:
+        """The next elder to visit: today's deadlines, then the late ones, then the
+        rest of the period, passing over the elder just visited."""
+        for row in (*self.due_today, *self.overdue, *self.this_period):
+            if row.elder.pk != after_elder_id:
+                return row
+        return None
+
+
+def home(user: User, visitor: Visitor, today: date) -> Home:
+    """The tasks of the elders `visitor` is responsible for (open 包干), from the
+    elders `user` may see, in one query: open tasks whose window is open or opens
+    within UPCOMING_DAYS, and those done in the current window. File reviews are
+    the liaison's, not a visit, and stay out."""
+    mine = access.elders_visible_to(user).filter(
+        Exists(_open_assignments().filter(elder=OuterRef("pk"), visitor=visitor)),
+        status=Status.ACTIVE,
+    )
+    tasks = _with_last_visit(
+        VisitTask.objects.filter(
+            elder__in=mine.values("pk"),
+            cancelled_at__isnull=True,
+            excused_at__isnull=True,
+            window_end__gte=today,
+            window_start__lte=today + timedelta(days=UPCOMING_DAYS),
+        )
+        .exclude(kind=TaskKind.REVIEW)
+        .filter(Q(done_at__isnull=True) | Q(window_start__lte=today))
+        .select_related("elder", "elder__village"),
+        "elder",
+    ).order_by("deadline", "window_start", "elder__name", "pk")
+    groups: dict[TaskState, list[TaskRow]] = {state: [] for state in TaskState}
+    due_today: list[TaskRow] = []
+    for task in tasks:
+        row = _task_row(task, today)
+        if row.state == TaskState.DUE and task.deadline == today:
+            due_today.append(row)
+        else:
+            groups[row.state].append(row)
+    return Home(
+        due_today=due_today,
+        overdue=groups[TaskState.OVERDUE],
+        this_period=groups[TaskState.DUE],
+        upcoming=sorted(groups[TaskState.SCHEDULED], key=lambda r: r.task.window_start),
+        done=sorted(groups[TaskState.DONE], key=_done_at, reverse=True),
+    )
+
+
+def _done_at(row: TaskRow) -> datetime:
+    assert row.task.done_at is not None  # noqa: S101 - a done task has its time
+    return row.task.done_at
+
+
+def _task_row(task: VisitTask, today: date) -> TaskRow:
+    elder = task.elder
+    label, reasons = tier_words(elder)
+    return TaskRow(
+        task=task,
+        elder=elder,
+        state=task.state_on(today),
+        phone=masked_phone(elder),
+        tier_label=label,
+        tier_reasons=reasons,
+        last_visit_at=task.last_visit_at,  # type: ignore[attr-defined]
+        last_visit_mode=mode_label(task.last_visit_mode),  # type: ignore[attr-defined]
+    )
+
+
+def is_assigned(visitor: Visitor | None, elder: Elder) -> bool:
+    if visitor is None:
+        return False
+    return _open_assignments().filter(elder=elder, visitor=visitor).exists()
+
+
+# --- The visit form -------------------------------------------------------------------
+
+
+def visitors_for_form(user: User, elder: Elder) -> QuerySet[Visitor]:
+    """On-duty visitors from the rosters `user` may see who may visit `elder`:
+    those responsible for the elder, and those of the elder's township who serve
+    the village by name or serve the whole township. `record_visit` checks the
+    same again."""
+    served = Visitor.villages.through.objects.filter(visitor_id=OuterRef("pk"))
+    township = elder.village_id[:9] + "000"
+    return (
+        access.visitors_visible_to(user)
+        .filter(active=True)
+        .filter(
+            Exists(_open_assignments().filter(elder=elder, visitor=OuterRef("pk")))
+            | (
+                Q(township_id=township)
+                & (Exists(served.filter(region_id=elder.village_id)) | ~Exists(served))
+            )
+        )
+        .order_by("name", "pk")
+    )
+
+
+def open_tasks_now(elder: Elder, today: date) -> list[VisitTask]:
+    """The visit tasks of `elder` whose window is open today, due first."""
+    return list(
+        VisitTask.objects.filter(
+            elder=elder,
+            window_start__lte=today,
+            window_end__gte=today,
+            done_at__isnull=True,
+            excused_at__isnull=True,
+            cancelled_at__isnull=True,
+        )
+        .exclude(kind=TaskKind.REVIEW)
+        .order_by("deadline", "window_start", "pk")
+    )
+
+
+# --- The village board ----------------------------------------------------------------
+
+NO_TASK = "none"
+# An elder's status this month is the first of these among their tasks: what
+# still needs doing comes before what is lost, and that before what is settled.
+_STATUS_ORDER = [
+    TaskState.OVERDUE,
+    TaskState.DUE,
+    TaskState.MISSED,
+    TaskState.DONE,
+    TaskState.EXCUSED,
+]
+STATUS_LABELS: dict[str, str] = {
+    **{str(state): str(state.label) for state in _STATUS_ORDER},
+    NO_TASK: "本月无探访任务",
+}
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    elder: Elder
+    tier_label: str
+    status: str
+    tasks: list[tuple[VisitTask, TaskState]]
+    visitors: list[Visitor]
+    last_visit_at: datetime | None
+    last_visit_mode: str
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+
+@dataclass(frozen=True)
+class Board:
+    village: Region
+    month_start: date
+    rows: list[BoardRow]
+    counts: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+def board(user: User, village: Region, today: date) -> Board:
+    """Every active elder of `village` with this month's visit tasks (started by
+    today), their state, the responsible visitors and the last visit: three
+    queries whatever the number of elders. A month is a calendar month in
+    Asia/Shanghai (ARCHITECTURE.md), as the monthly visit rate counts it."""
+    month_start = today.replace(day=1)
+    month_tasks = (
+        VisitTask.objects.filter(
+            cancelled_at__isnull=True, window_start__lte=today, window_end__gte=month_start
+        )
+        .exclude(kind=TaskKind.REVIEW)
+        .order_by("window_start", "deadline", "pk")
+    )
+    elders = _with_last_visit(
+        access.elders_visible_to(user)
+        .filter(village_id=village.code, status=Status.ACTIVE)
+        .prefetch_related(
+            Prefetch("visit_tasks", queryset=month_tasks, to_attr="month_tasks"),
+            Prefetch(
+                "assignments",
+                queryset=_open_assignments().select_related("visitor").order_by("visitor__name"),
+                to_attr="current",
+            ),
+        ),
+        "pk",
+    ).order_by("name", "pk")
+    rows = []
+    for elder in elders:
+        tasks = [(t, t.state_on(today)) for t in elder.month_tasks]
+        states = {state for _, state in tasks}
+        status = next((str(s) for s in _STATUS_ORDER if s in states), NO_TASK)
+        rows.append(
+            BoardRow(
+                elder=elder,
+                tier_label=tier_words(elder)[0],
+                status=status,
+                tasks=tasks,
+                visitors=[a.visitor for a in elder.current],
+                last_visit_at=elder.last_visit_at,
+                last_visit_mode=mode_label(elder.last_visit_mode),
+            )
+        )
+    tally = {key: 0 for key in STATUS_LABELS}
+    for row in rows:
+        tally[row.status] += 1
+    counts = [(key, STATUS_LABELS[key], tally[key]) for key in STATUS_LABELS]
+    return Board(village=village, month_start=month_start, rows=rows, counts=counts)
+
+
+@dataclass(frozen=True)
+class PlaceRow:
+    region: Region
+    # For villages only: active elders, and elders with an open task due or late today.
+    active: int | None = None
+    due: int | None = None
+    overdue: int | None = None
+
+
+def places_under(user: User, region: Region, today: date) -> list[PlaceRow]:
+    """The next level below `region` for a township, county or city officer to
+    choose a village's board; villages with their counts, in one query."""
+    children = Region.objects.filter(parent=region).order_by("code")
+    if region.level != Level.TOWNSHIP:
+        return [PlaceRow(child) for child in children]
+    # `region` came through access.get_region_for: its villages are in scope.
+    in_village = access.elders_visible_to(user).filter(
+        village_id=OuterRef("code"), status=Status.ACTIVE
+    )
+    open_now = VisitTask.objects.filter(
+        elder__village_id=OuterRef("code"),
+        elder__status=Status.ACTIVE,
+        window_start__lte=today,
+        window_end__gte=today,
+        done_at__isnull=True,
+        excused_at__isnull=True,
+        cancelled_at__isnull=True,
+    ).exclude(kind=TaskKind.REVIEW)
+
+    def counted(queryset: QuerySet[Any], village_field: str, elder_field: str) -> Coalesce:
+        """How many elders of the row's village `queryset` holds."""
+        totals = (
+            queryset.order_by()
+            .values(village_field)
+            .annotate(n=Count(elder_field, distinct=True))
+            .values("n")
+        )
+        return Coalesce(Subquery(totals, output_field=IntegerField()), Value(0))
+
+    villages = children.filter(level=Level.VILLAGE).annotate(
+        active=counted(in_village, "village_id", "pk"),
+        due=counted(open_now.filter(deadline__gte=today), "elder__village_id", "elder_id"),
+        overdue=counted(open_now.filter(deadline__lt=today), "elder__village_id", "elder_id"),
+    )
+    return [PlaceRow(v, v.active, v.due, v.overdue) for v in villages]
+
+
+# --- One visit ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    label: str
+    words: str
+    bad: bool
+
+
+@dataclass(frozen=True)
+class AnswerSection:
+    title: str
+    answers: list[Answer]
+
+
+def answers_in_words(name: str, answers: Mapping[str, Any]) -> list[AnswerSection]:
+    """The stored answers of a visit in the words of its form, section by section;
+    bad answers flagged. Answers the form no longer knows are listed at the end
+    as they were stored."""
+    try:
+        form = checklist.load(name)
+    except ValueError:
+        form = None
+    sections: list[AnswerSection] = []
+    known: set[str] = set()
+    for section in form.sections if form else ():
+        found = []
+        for item in section.items:
+            known.add(item.key)
+            if item.key in answers:
+                words, bad = _words(item, answers[item.key])
+                found.append(Answer(item.label, words, bad))
+        if found:
+            sections.append(AnswerSection(section.title, found))
+    rest = [Answer(key, str(value), False) for key, value in answers.items() if key not in known]
+    if rest:
+        sections.append(AnswerSection("其他", rest))
+    return sections
+
+
+def _words(item: checklist.Item, raw: Any) -> tuple[str, bool]:
+    kind = item.kind
+    if kind == checklist.Kind.TEXT:
+        return str(raw), False
+    if kind == checklist.Kind.NEED:
+        if not isinstance(raw, Mapping) or not raw.get("needed"):
+            return "否", False
+        met = raw.get("met")
+        return f"是（{item.detail_label or '是否满足'}：{'是' if met else '否'}）", met is False
+    value = raw.get("value") if isinstance(raw, Mapping) else raw
+    option = item.option(value) if isinstance(value, str) else None
+    if option is None:
+        return str(raw), False
+    words = option.label
+    if isinstance(raw, Mapping):
+        detail = raw.get("detail") if kind == checklist.Kind.CHOICE_TEXT else raw.get("count")
+        if detail not in (None, ""):
+            words += (
+                f"{detail}{item.unit}" if kind == checklist.Kind.CHOICE_COUNT else f"（{detail}）"
+            )
+    return words, option.bad
+
+
+def needs_in_words(needs: Iterable[Mapping[str, Any]]) -> list[tuple[str, bool, str]]:
+    """(need type in words, met, note) of the needs named on the form."""
+    labels = dict(NeedType.choices)
+    return [
+        (
+            str(labels.get(n.get("type", ""), n.get("type", ""))),
+            bool(n.get("met")),
+            n.get("note", ""),
+        )
+        for n in needs
+    ]
