@@ -247,6 +247,27 @@ def _visit_under(place: Region) -> int:
     return visit.pk
 
 
+def _visit_task_under(place: Region) -> int:
+    """An open visit task of an elder under `place` (registration makes them)."""
+    from tanfang.visits.models import VisitTask
+
+    elder = Elder.objects.get(pk=_elder_under(place))
+    task = VisitTask.objects.filter(elder=elder, done_at__isnull=True).order_by("pk").first()
+    if task is None:
+        today = date.today()  # noqa: DTZ011 - any day: the walk reads, it does not count
+        task = VisitTask.objects.create(
+            elder=elder,
+            kind="regular",
+            key="walk",
+            label="探访",
+            window_start=today,
+            deadline=today,
+            window_end=today,
+            modes=["home"],
+        )
+    return task.pk
+
+
 # kwarg name -> the value naming an object that lies under `place`, a node of
 # the tree (晋江市, 宝盖镇 or 村B in the walk). A route with a kwarg missing
 # here fails the walk: add it, creating the object under `place` if needed.
@@ -268,6 +289,7 @@ OBJECT_IN: dict[str, Callable[[Region], object]] = {
     "visitor_id": _visitor_under,
     # Visit records and their photos (tanfang/visits/views.py).
     "visit_id": _visit_under,
+    "task_id": _visit_task_under,
 }
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from tanfang.accounts.models import User
     from tanfang.audit.models import AuditEvent
     from tanfang.registry.models import Elder
-    from tanfang.visits.models import Visit, Visitor
+    from tanfang.visits.models import Visit, Visitor, VisitTask
 
 V = TypeVar("V", bound=Callable[..., Any])
 M = TypeVar("M", bound=Model)
@@ -187,6 +187,15 @@ def visits_visible_to(user: "User") -> "QuerySet[Visit]":
 
 def get_visit_for(user: "User", pk: int) -> "Visit":
     return _get_or_404(visits_visible_to(user), pk=pk)
+
+
+def get_visit_task_for(user: "User", pk: int) -> "VisitTask":
+    """A visit task of an elder living in the user's subtree."""
+    from tanfang.visits.models import VisitTask
+
+    check(user, Perm.PEOPLE_VIEW)
+    tasks = scope(user, VisitTask.objects.select_related("elder"), "elder__village_id")
+    return _get_or_404(tasks, pk=pk)
 
 
 # Visitors (探访人员) ------------------------------------------------------------

@@ -195,6 +195,10 @@ def save_new_elders(new: list[NewElder], *, acting_user: User, now: datetime) ->
         item.elder.quality_warnings = _differences(item, today) + added
         tiers.assign(item.elder, item.categories, today, choices)
     _insert(rest, acting_user=acting_user, now=now)
+    # The visits they are owed from today, as a registration on the page makes them.
+    from tanfang.visits.generation import generate_tasks
+
+    generate_tasks(today=today, elders=Elder.objects.filter(pk__in=[i.elder.pk for i in rest]))
 
 
 def _differences(item: NewElder, today: date) -> list[str]:

@@ -180,6 +180,10 @@ def generate_tasks(
     made; a second run makes none."""
     planner = Planner(today, months)
     subset = None if elders is None else elders.order_by().values("pk")
+    if subset is not None and not subset.exists():
+        # Nothing to do; and an always-empty subset (`pk__in=[]`) cannot be
+        # compiled into the raw INSERT … SELECT.
+        return 0
     with transaction.atomic():
         created = _insert_visit_tasks(planner, subset) + _insert_review_tasks(planner, subset)
         if created:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:visit_id>/photo/", views.visit_photo, name="photo"),
     path("board/", views.board, name="board"),
     path("board/<str:code>/", views.board, name="board_region"),
+    path("tasks/<int:task_id>/excuse/", views.task_excuse, name="task_excuse"),
     path("elders/<int:elder_id>/recent/", views.elder_visits, name="elder_visits"),
     # The roster (探访人员) and the assignments (包干): tanfang/visits/roster_views.py.
     path("visitors/", roster_views.visitor_list, name="visitor_list"),

@@ -26,9 +26,9 @@ from tanfang.audit.models import Action
 from tanfang.regions.models import Level, Region
 from tanfang.registry import crypto, reveal
 from tanfang.registry.models import Elder, Status
-from tanfang.visits import actions, checklist, counting, page_queries
+from tanfang.visits import actions, checklist, counting, generation, page_queries
 from tanfang.visits.forms import DATETIME_LOCAL, VisitForm
-from tanfang.visits.models import Visit, VisitMode, Visitor, VisitTask
+from tanfang.visits.models import ExcuseReason, Visit, VisitMode, Visitor, VisitTask
 
 # On the elder's file.
 RECENT_VISITS = 5
@@ -396,6 +396,7 @@ def board(request: HttpRequest, code: str | None = None) -> HttpResponse:
     context["board"] = page_queries.board(user, region, today)
     context["may_record"] = user.can(Perm.VISITS_RECORD)
     context["may_call"] = user.can(Perm.PEOPLE_REVEAL)
+    context["may_excuse"] = user.can(Perm.ASSIGNMENTS_MANAGE)
     return render(request, "visits/board.html", context)
 
 
@@ -403,3 +404,47 @@ def _crumbs(user: User, region: Region) -> list[Region]:
     """The places from the user's own down to the parent of `region`."""
     codes = [c for c in region.ancestor_codes() if user.region.contains(c)]
     return list(Region.objects.filter(code__in=codes).order_by("code")) if codes else []
+
+
+class ExcuseForm(django_forms.Form):
+    reason = django_forms.ChoiceField(
+        label="免除原因", choices=[("", "请选择")] + list(ExcuseReason.choices)
+    )
+    note = django_forms.CharField(
+        label="说明",
+        required=False,
+        max_length=200,
+        widget=django_forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+@access.requires(Perm.ASSIGNMENTS_MANAGE)
+def task_excuse(request: HttpRequest, task_id: int) -> HttpResponse:
+    """Excuse one open visit task: the elder is in hospital, away or declined
+    (DOMAIN.md "Visits"), with the reason and who; the board then shows it excused."""
+    user = access.signed_in_user(request)
+    task = access.get_visit_task_for(user, task_id)
+    form = ExcuseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            generation.excuse_task(
+                acting_user=user,
+                task=task,
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+                request=request,
+            )
+        except ValidationError as error:
+            for field, messages_ in error.message_dict.items():
+                for message in messages_:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(request, f"已免除 {task.elder.name} 的“{task.label}”。")
+            board = reverse("visits:board_region", args=[task.elder.village_id])
+            return redirect(f"{board}#elder-{task.elder_id}")
+    context = {
+        "task": task,
+        "state": task.state_on(timezone.localdate()),
+        "form": form,
+    }
+    return render(request, "visits/task_excuse.html", context)

@@ -11,6 +11,7 @@ from tanfang.audit.models import Action, AuditEvent
 from tanfang.exchange.models import State
 from tanfang.registry import crypto
 from tanfang.registry.models import Elder, ElderCategory
+from tanfang.visits.models import VisitTask
 from tests.conftest import VILLAGE_A, VILLAGE_B
 from tests.exchange.conftest import filled, id_number, last_job, row, template_of
 
@@ -158,10 +159,15 @@ def test_it_writes_one_audit_entry_for_the_import_with_counts_and_no_id_number(
     upload(client, filled(template_of(client), rows), mode="valid_rows")
 
     job = last_job()
-    # The one entry besides the login: no entry per elder.
+    # The one entry besides the login and the system's note of the visit tasks
+    # the new files are owed: no entry per elder.
     assert list(
-        AuditEvent.objects.exclude(action=Action.LOGIN).values_list("action", flat=True)
+        AuditEvent.objects.exclude(action__in=[Action.LOGIN, Action.TASKS_GENERATED]).values_list(
+            "action", flat=True
+        )
     ) == [Action.ELDERS_IMPORTED]
+    # Every imported file is owed its visits at once, as one registered on the page.
+    assert VisitTask.objects.values("elder").distinct().count() == 3
     event = AuditEvent.objects.get(action=Action.ELDERS_IMPORTED)
     assert (event.actor, event.region_code) == (users["liaison_a"], VILLAGE_A)
     assert (event.object_type, event.object_id) == ("importjob", str(job.pk))

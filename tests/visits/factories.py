@@ -19,6 +19,21 @@ PNG = (
     "YPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 )
 
+# 000_4970ff49482a0570.txt 附件4: every item of the Fujian form answered, all well.
+GOOD = {
+    "population": {"value": "unchanged", "count": None},
+    "expression": "unchanged",
+    "mobility": "unchanged",
+    "disease": {"value": "unchanged", "detail": None},
+    "mood": "unchanged",
+    "gas_safety": "safe",
+    "water_heating_safety": "safe",
+    "electrical_safety": "safe",
+    "personal_hygiene": "unchanged",
+    "household_hygiene": "unchanged",
+    "indoor_environment": "unchanged",
+}
+
 
 def follow_shishi(users: dict[str, User]) -> None:
     """石狮's own scheme (000_4970ff49482a0570.txt), from long before the tests' days."""

@@ -20,22 +20,15 @@ from tanfang.registry.models import Elder, Status
 from tanfang.visits.actions import VisitConflict, record_visit
 from tanfang.visits.models import TaskKind, Visit, VisitTask
 from tests.conftest import VILLAGE_B, aware
-from tests.visits.factories import PNG, assign, follow_shishi, make_elder, make_task, make_visitor
-
-# 000_4970ff49482a0570.txt 附件4: every item answered, all well.
-GOOD = {
-    "population": {"value": "unchanged", "count": None},
-    "expression": "unchanged",
-    "mobility": "unchanged",
-    "disease": {"value": "unchanged", "detail": None},
-    "mood": "unchanged",
-    "gas_safety": "safe",
-    "water_heating_safety": "safe",
-    "electrical_safety": "safe",
-    "personal_hygiene": "unchanged",
-    "household_hygiene": "unchanged",
-    "indoor_environment": "unchanged",
-}
+from tests.visits.factories import (
+    GOOD,
+    PNG,
+    assign,
+    follow_shishi,
+    make_elder,
+    make_task,
+    make_visitor,
+)
 
 
 @pytest.fixture(autouse=True)

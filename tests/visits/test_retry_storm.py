@@ -25,25 +25,11 @@ from django.utils import timezone
 from tanfang.registry.models import Elder
 from tanfang.visits.models import Assignment, TaskKind, Visit, VisitTask
 from tests.conftest import VILLAGE_A, sign_in
-from tests.visits.factories import PNG, follow_shishi, make_visitor
+from tests.visits.factories import GOOD, PNG, follow_shishi, make_visitor
 
 VISITS = 1000
 COPIES = 3
 THREADS = 12
-
-GOOD = {
-    "population": {"value": "unchanged", "count": None},
-    "expression": "unchanged",
-    "mobility": "unchanged",
-    "disease": {"value": "unchanged", "detail": None},
-    "mood": "unchanged",
-    "gas_safety": "safe",
-    "water_heating_safety": "safe",
-    "electrical_safety": "safe",
-    "personal_hygiene": "unchanged",
-    "household_hygiene": "unchanged",
-    "indoor_environment": "unchanged",
-}
 
 
 @pytest.fixture

@@ -10,8 +10,15 @@ import pytest
 
 from tanfang.visits.models import Visit, VisitTask
 from tests.conftest import VILLAGE_B, aware
-from tests.visits.factories import PNG, assign, follow_shishi, make_elder, make_task, make_visitor
-from tests.visits.test_record_visit import GOOD
+from tests.visits.factories import (
+    GOOD,
+    PNG,
+    assign,
+    follow_shishi,
+    make_elder,
+    make_task,
+    make_visitor,
+)
 
 URL = "/api/v1/visits"
 
