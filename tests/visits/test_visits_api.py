@@ -206,3 +206,21 @@ def test_it_says_before_saving_that_a_phone_visit_will_not_count(client_for, set
 
     assert data["counts"] is False
     assert "电话探访不计入" in data["reasons"][0]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "loc", "message"),
+    [
+        ({"uuid": "x"}, "uuid", "应为 UUID"),
+        ({"visited_at": "yesterday"}, "visited_at", "应为时间"),
+        ({"latitude": "north"}, "latitude", "应为数字"),
+    ],
+)
+def test_it_says_in_chinese_what_a_value_of_the_wrong_shape_should_be(
+    client_for, setting, overrides, loc, message
+):
+    response = post(client_for("visitor_a"), body(setting, **overrides))
+
+    assert response.status_code == 422
+    detail = next(d for d in response.json()["detail"] if d["loc"][-1] == loc)
+    assert detail["msg"].startswith(message), detail
