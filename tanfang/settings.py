@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "tanfang.exchange",
     "tanfang.visits",
     "tanfang.care",
+    "tanfang.reports",
     "tanfang.demo",
 ]
 

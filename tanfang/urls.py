@@ -12,5 +12,6 @@ urlpatterns = [
     path("rules/", include("tanfang.jurisdiction.urls")),
     path("exchange/", include("tanfang.exchange.urls")),
     path("visits/", include("tanfang.visits.urls")),
+    path("reports/", include("tanfang.reports.urls")),
     path("api/v1/", api_urls),
 ]

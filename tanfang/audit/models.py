@@ -49,6 +49,7 @@ class Action(models.TextChoices):
     VISIT_RECORDED = "visit_recorded", "录入探访记录"
     TASK_EXCUSED = "task_excused", "免除探访任务"
     TASKS_GENERATED = "tasks_generated", "生成探访任务"
+    REPORT_EXPORTED = "report_exported", "导出统计报表"
 
 
 class AuditEvent(models.Model):

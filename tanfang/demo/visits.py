@@ -56,6 +56,7 @@ from tanfang.policy.engine import EventKind
 from tanfang.regions.models import Kind, Level, Region
 from tanfang.registry import crypto
 from tanfang.registry.models import Ability, Elder, ElderCategory, Status
+from tanfang.reports.rollups import months_between, recompute_month
 from tanfang.visits import checklist, counting
 from tanfang.visits.actions import digest, fingerprint, modes_for, record_visit
 from tanfang.visits.generation import excuse_task, generate_tasks
@@ -203,6 +204,10 @@ def seed_visits(*, accounts: Accounts, seed: int, today: date, now: datetime) ->
     stored = _store(plans, accounts, seed, today, now)
     seeded.visits, seeded.hazards, seeded.needs = stored
     seeded.excused = _excuse(plans, accounts, now)
+    # The visits were stored in bulk, past the actions' rollup hooks: every
+    # month of the history is counted afresh (tanfang.reports.rollups).
+    for month in months_between(start, today):
+        recompute_month(month, today)
     return seeded
 
 

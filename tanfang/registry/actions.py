@@ -267,6 +267,11 @@ def change_status(
     elder.status = to_status
     with set_actor(acting_user):
         elder.save(update_fields=["status"])
+    # The months from the change's on count the elder with the new status
+    # (docs/统计口径.md: the status at each month's end).
+    from tanfang.reports import rollups
+
+    rollups.refresh_elders([elder.pk], rollups.months_between(effective_on, timezone.localdate()))
     # No visits are owed to an elder who died or left; owed again on return.
     from tanfang.visits.generation import refresh_tasks
     from tanfang.visits.models import Assignment

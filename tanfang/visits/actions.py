@@ -34,6 +34,7 @@ from tanfang.care.models import Hazard, Need, NeedSource, NeedType
 from tanfang.jurisdiction import tiers
 from tanfang.policy import engine
 from tanfang.registry.models import Elder, Status
+from tanfang.reports import rollups
 from tanfang.visits import checklist, counting
 from tanfang.visits.models import Assignment, Visit, VisitMode, Visitor
 
@@ -317,6 +318,12 @@ def _store(
             "tasks_done": [t.pk for t in outcome.completes],
             "photo_name": photo_name[:100],
         },
+    )
+    # The month's rate counts it at once (issue 6): the visit's month, and the
+    # months of the tasks it completed (a festival window running into the next).
+    rollups.refresh_elders(
+        [elder.pk],
+        {rollups.month_of(day), *(rollups.month_of(t.window_start) for t in outcome.completes)},
     )
     return visit
 

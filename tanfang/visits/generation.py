@@ -39,6 +39,7 @@ from tanfang.policy.engine import EventKind, Facts
 from tanfang.registry.categories import months_later
 from tanfang.registry.models import Elder, Status
 from tanfang.registry.queries import REVIEW_MONTHS
+from tanfang.reports import rollups
 from tanfang.visits import schedule
 from tanfang.visits.models import ExcuseReason, TaskKind, TaskState, VisitTask
 from tanfang.visits.schedule import EventSpan, TaskSpec
@@ -185,12 +186,16 @@ def generate_tasks(
         # compiled into the raw INSERT … SELECT.
         return 0
     with transaction.atomic():
+        last_id = VisitTask.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         created = _insert_visit_tasks(planner, subset) + _insert_review_tasks(planner, subset)
         if created:
             record(
                 Action.TASKS_GENERATED,
                 detail={"today": str(today), "months": months, "created": created},
             )
+        # The month's rows of the elders without one (all, when a month begins)
+        # and of those owed new tasks (tanfang.reports.rollups).
+        rollups.refresh_after_generation(today, last_id, subset)
     return created
 
 
@@ -402,6 +407,10 @@ def refresh_tasks_for(elders: QuerySet[Elder], today: date) -> Refreshed:
     for start in range(0, len(pks), _BATCH):
         counts = _refresh_batch(planner, pks[start : start + _BATCH])
         totals = [a + b for a, b in zip(totals, counts, strict=True)]
+    # The rows of the months whose tasks, tier, village or consent this touched.
+    rollups.refresh_open_months(
+        pks if len(pks) <= rollups.PYTHON_LIMIT else elders.order_by().values("pk"), today
+    )
     return Refreshed(*totals)
 
 
@@ -567,6 +576,8 @@ def excuse_task(
     task.excuse_reason = reason
     task.excuse_note = note
     task.save(update_fields=["excused_at", "excused_by", "excuse_reason", "excuse_note"])
+    # An excused task is met (docs/统计口径.md).
+    rollups.refresh_elder_month(task.elder_id, task.window_start)
     record(
         Action.TASK_EXCUSED,
         actor=acting_user,

@@ -23,6 +23,8 @@ from tanfang.jurisdiction.models import DeclaredEvent
 from tanfang.regions.models import Kind, Level, Region
 from tanfang.registry import crypto, identity
 from tanfang.registry.models import Elder, Status
+from tanfang.reports import rollups
+from tanfang.reports.models import ElderMonth, VillageMonth
 from tanfang.visits import checklist, page_queries
 from tanfang.visits.actions import checklist_for, record_visit
 from tanfang.visits.models import (
@@ -36,6 +38,7 @@ from tanfang.visits.models import (
     VisitTask,
 )
 from tanfang.visits.queries import elders_without_visitor
+from tests.reports.test_rollups import assert_same_as_recomputed, tables
 
 SEED = "302"
 # A Monday afternoon: the second half of November is under way and visits were
@@ -379,3 +382,38 @@ def test_it_seeds_the_full_county_with_a_realistic_history(db):
     assert len(elders_without_visitor(Elder.objects.all())) == demo_visits.UNASSIGNED
     found = states()
     assert found[TaskState.DONE] > found[TaskState.MISSED] > found[TaskState.EXCUSED] > 0
+
+
+def test_it_counts_every_month_of_the_history_in_the_rate_reports(db):
+    """The history is stored in bulk, past the actions' hooks; the seed counts
+    each of its months afresh, so the county's report shows them (issue 6)."""
+    seed()
+    start = demo_visits.history_start(TODAY)
+    months = rollups.months_between(start, TODAY)
+    incremental = tables()
+
+    for month in months:
+        counters = VillageMonth.objects.filter(month=month, dimension="")
+        counted = sum(counters.values_list("counted", flat=True))
+        visited = sum(counters.values_list("visited", flat=True))
+        first, end = rollups.bounds(month)
+        # By hand from the raw rows: the elders of the county counted that
+        # month who had a visit that was not refused.
+        by_hand = (
+            Visit.objects.filter(
+                visited_at__gte=first,
+                visited_at__lt=end,
+                refused=False,
+                elder__in=ElderMonth.objects.filter(month=month, counted=True).values("elder_id"),
+            )
+            .values("elder_id")
+            .distinct()
+            .count()
+        )
+        assert counted > 0, month
+        assert visited == by_hand, month
+
+    # What the seed stored is what a recompute gives, and a second seed keeps it.
+    assert_same_as_recomputed(months, TODAY)
+    seed()
+    assert tables() == incremental

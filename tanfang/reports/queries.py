@@ -1,0 +1,686 @@
+"""Reading the rollups: the table of a node's children, the breakdown by tier
+and category, a village's missed elders, the 12-month trend, the quarter and
+the dashboard (DOMAIN.md "Supervision and reports", issue 6).
+
+Every figure above one elder is a sum of `VillageMonth` rows over the villages
+whose 12-digit code starts with the node's prefix (province 2, city 4, county 6,
+township 9 digits), grouped by the prefix of the next level down in ONE
+aggregate query; the names come in one more. So a report costs the same number
+of queries for a township as for a province, and is computed on demand from
+counters kept current as visits arrive (ARCHITECTURE.md: no nightly batch).
+
+These are plain functions of a node (a `Region`, or its 12-digit code) and a
+month, usable without a request: the pages call them with a region they got
+through `access.get_region_for`, the benchmark (bench/) calls them directly.
+Where people's rows are read (the dashboard's files), the caller passes the
+queryset it got from `access.elders_visible_to(user)`; nothing here widens it.
+"""
+
+import calendar
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import (
+    Case,
+    Count,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Substr
+from django.utils import timezone
+
+from tanfang.policy import engine
+from tanfang.regions.models import PREFIX_LENGTH, Level, Region, in_subtree, level_of_code
+from tanfang.registry.models import Category, Elder, Status
+from tanfang.registry.queries import review_overdue
+from tanfang.reports.models import ElderMonth, VillageMonth
+from tanfang.visits.models import Assignment, TaskKind, Visit, VisitMode, VisitTask
+from tanfang.visits.queries import elders_without_visitor
+
+Node = Region | str
+
+# 002_8b4fd75972db9bc5.txt 一(三): 确保特殊困难老年人月探访率达到100% (also
+# 001_35a01bee4c628ebd.txt 一(二), 004_1657df0ed1e05604.txt 一).
+TARGET = Decimal(100)
+# The first month a report may be asked for: nothing was recorded before it.
+FIRST_MONTH = date(2020, 1, 1)
+NO_RATE = "—"
+
+ALL = ""
+TIER = "tier:"
+CATEGORY = "category:"
+
+
+# --- Nodes and months ------------------------------------------------------------------
+
+
+def node_code(node: Node) -> str:
+    return node.code if isinstance(node, Region) else node
+
+
+def node_level(node: Node) -> Level:
+    """The level, read from the code when only the code is given (no query)."""
+    return Level(node.level) if isinstance(node, Region) else level_of_code(node)
+
+
+def node_prefix(node: Node) -> str:
+    return node_code(node)[: PREFIX_LENGTH[node_level(node)]]
+
+
+def child_level(level: Level) -> Level:
+    """The level of a node's rows: the next one down; a village is its own row."""
+    return Level(min(level + 1, Level.VILLAGE))
+
+
+def first_of_month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(month: date, count: int) -> date:
+    index = month.year * 12 + month.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_end(month: date) -> date:
+    """The last day of `month`."""
+    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
+
+
+def quarter_of(month: date) -> int:
+    return (month.month - 1) // 3 + 1
+
+
+def quarter_months(year: int, quarter: int) -> list[date]:
+    first = date(year, 3 * quarter - 2, 1)
+    return [add_months(first, n) for n in range(3)]
+
+
+# --- Counts and rates -------------------------------------------------------------------
+
+
+def rate(part: int, whole: int) -> Decimal | None:
+    """A percentage with one decimal, or None when nobody is counted."""
+    if whole <= 0:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+def percent(value: Decimal | None) -> str:
+    return NO_RATE if value is None else f"{value}%"
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Elders counted (active, consenting), visited at least once, compliant with
+    their rule, and declining visits (shown beside the rate, never in it);
+    docs/统计口径.md gives the definitions."""
+
+    counted: int = 0
+    visited: int = 0
+    compliant: int = 0
+    declined: int = 0
+
+    def __add__(self, other: "Counts") -> "Counts":
+        return Counts(
+            self.counted + other.counted,
+            self.visited + other.visited,
+            self.compliant + other.compliant,
+            self.declined + other.declined,
+        )
+
+    @property
+    def unvisited(self) -> int:
+        return self.counted - self.visited
+
+    @property
+    def noncompliant(self) -> int:
+        return self.counted - self.compliant
+
+    @property
+    def visit_rate(self) -> Decimal | None:
+        return rate(self.visited, self.counted)
+
+    @property
+    def compliance_rate(self) -> Decimal | None:
+        return rate(self.compliant, self.counted)
+
+    @property
+    def visit_rate_text(self) -> str:
+        return percent(self.visit_rate)
+
+    @property
+    def compliance_rate_text(self) -> str:
+        return percent(self.compliance_rate)
+
+    @property
+    def meets_target(self) -> bool:
+        return self.visit_rate == TARGET
+
+
+_SUMS = {
+    "counted": Sum("counted"),
+    "visited": Sum("visited"),
+    "compliant": Sum("compliant"),
+    "declined": Sum("declined"),
+}
+
+
+def _counts(row: dict[str, Any]) -> Counts:
+    return Counts(
+        int(row["counted"] or 0),
+        int(row["visited"] or 0),
+        int(row["compliant"] or 0),
+        int(row["declined"] or 0),
+    )
+
+
+def _counters(node: Node) -> QuerySet[VillageMonth]:
+    return VillageMonth.objects.filter(in_subtree("village_id", node_prefix(node))).order_by()
+
+
+def _names(node: Node, level: Level) -> list[tuple[str, str]]:
+    """(code, name) of the nodes of `level` under `node` (the node itself at its level)."""
+    return list(
+        Region.objects.filter(in_subtree("code", node_prefix(node)), level=level)
+        .order_by("code")
+        .values_list("code", "name")
+    )
+
+
+# --- Dimensions (全部 / 按分级 / 按对象类型) -------------------------------------------------
+
+
+@functools.cache
+def tier_labels() -> dict[str, str]:
+    """Tier keys of every profile with their labels; the national words first
+    (重点对象/一般对象), then those only one scheme has (Jining's 次重点人群)."""
+    labels: dict[str, str] = {}
+    names = sorted(engine.profile_names(), key=lambda name: (name != "national", name))
+    for name in names:
+        for key, label in engine.load(name).tier_keys():
+            labels.setdefault(key, label)
+    return labels
+
+
+def dimension_label(dimension: str) -> str:
+    if dimension == ALL:
+        return "全部"
+    if dimension.startswith(TIER):
+        key = dimension.removeprefix(TIER)
+        return tier_labels().get(key, key or "未分级")
+    if dimension.startswith(CATEGORY):
+        return dimension.removeprefix(CATEGORY)
+    return dimension
+
+
+def is_known_dimension(dimension: str) -> bool:
+    if dimension == ALL:
+        return True
+    if dimension.startswith(TIER):
+        return dimension.removeprefix(TIER) in tier_labels()
+    if dimension.startswith(CATEGORY):
+        return dimension.removeprefix(CATEGORY) in Category.values
+    return False
+
+
+def known_dimensions() -> list[str]:
+    return [
+        *(TIER + key for key in tier_labels()),
+        *(CATEGORY + value for value in Category.values),
+    ]
+
+
+# --- The children table --------------------------------------------------------------
+
+# Sort keys of the table (a leading "-" sorts descending), with the column heads.
+COLUMNS: dict[str, str] = {
+    "code": "区划",
+    "counted": "应探访",
+    "visited": "已探访",
+    "unvisited": "未探访",
+    "visit_rate": "探访率",
+    "compliant": "达标",
+    "compliance_rate": "达标率",
+    "declined": "不愿接受探访",
+}
+DEFAULT_SORT = "code"
+
+
+def is_known_sort(sort: str) -> bool:
+    return sort.removeprefix("-") in COLUMNS
+
+
+@dataclass(frozen=True)
+class Row:
+    code: str
+    name: str
+    counts: Counts
+
+
+@dataclass(frozen=True)
+class Table:
+    node_code: str
+    month: date
+    dimension: str
+    level: Level  # of the rows
+    rows: list[Row]
+    total: Counts
+    sort: str = DEFAULT_SORT
+
+
+def children_table(
+    node: Node,
+    month: date,
+    dimension: str = ALL,
+    *,
+    level: Level | None = None,
+    sort: str = DEFAULT_SORT,
+) -> Table:
+    """One row per child node (per node of `level`, when given: a province by
+    county) with its counts, and the totals: two queries whatever the number
+    of villages. A child without any counter row shows with zeros ("—" rates)."""
+    month = first_of_month(month)
+    level = level or child_level(node_level(node))
+    width = PREFIX_LENGTH[level]
+    sums = (
+        _counters(node)
+        .filter(month=month, dimension=dimension)
+        .annotate(child=Substr("village_id", 1, width))
+        .values("child")
+        .annotate(**_SUMS)
+    )
+    by_child = {row["child"]: _counts(row) for row in sums}
+    rows = [
+        Row(code, name, by_child.pop(code[:width], Counts())) for code, name in _names(node, level)
+    ]
+    # Counters of a code with no region of that level (never expected: villages
+    # are imported with their parents) are shown rather than lost from the total.
+    rows += [Row(prefix.ljust(12, "0"), prefix, counts) for prefix, counts in by_child.items()]
+    total = sum((row.counts for row in rows), Counts())
+    return Table(
+        node_code=node_code(node),
+        month=month,
+        dimension=dimension,
+        level=level,
+        rows=sort_rows(rows, sort),
+        total=total,
+        sort=sort if is_known_sort(sort) else DEFAULT_SORT,
+    )
+
+
+def sort_rows(rows: list[Row], sort: str) -> list[Row]:
+    """By any column; rows without a rate ("—") come last either way."""
+    key = sort.removeprefix("-")
+    descending = sort.startswith("-")
+    if key not in COLUMNS or key == "code":
+        return sorted(rows, key=lambda row: row.code, reverse=descending)
+
+    def value(row: Row) -> Any:
+        return getattr(row.counts, key)
+
+    present = [row for row in rows if value(row) is not None]
+    absent = [row for row in rows if value(row) is None]
+    # Ties keep the order of the codes.
+    present.sort(key=lambda row: row.code)
+    present.sort(key=value, reverse=descending)
+    return present + sorted(absent, key=lambda row: row.code)
+
+
+# --- By tier and category --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DimensionRow:
+    dimension: str
+    label: str
+    counts: Counts
+
+
+@dataclass(frozen=True)
+class Dimensions:
+    tiers: list[DimensionRow]
+    categories: list[DimensionRow]
+
+
+def by_dimension(node: Node, month: date) -> Dimensions:
+    """The node's counts per tier and per category (an elder of two categories
+    counts in both), in one query. Tiers in the order of the schemes, those
+    nobody is in left out; every category of 附件2, with zeros."""
+    sums = (
+        _counters(node)
+        .filter(month=first_of_month(month))
+        .exclude(dimension=ALL)
+        .values("dimension")
+        .annotate(**_SUMS)
+    )
+    found = {row["dimension"]: _counts(row) for row in sums}
+    order = {key: position for position, key in enumerate(tier_labels())}
+    tier_keys = sorted(
+        (d for d in found if d.startswith(TIER)),
+        key=lambda d: (order.get(d.removeprefix(TIER), len(order)), d),
+    )
+    return Dimensions(
+        tiers=[DimensionRow(d, dimension_label(d), found[d]) for d in tier_keys],
+        categories=[
+            DimensionRow(CATEGORY + c, c, found.get(CATEGORY + c, Counts()))
+            for c in Category.values
+        ],
+    )
+
+
+# --- A village's missed elders ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MissedRow:
+    elder_id: int
+    name: str
+    tier: str  # in words
+    categories: list[str]
+    visited: bool
+    compliant: bool
+    visits: int
+    missing: list[str]  # in words: "下半月缺上门探访"
+    last_visit_at: datetime | None
+    last_visit_mode: str
+    visitors: list[str]
+
+    @property
+    def status(self) -> str:
+        return "未探访" if not self.visited else "未达标"
+
+
+def _moment(day: date) -> datetime:
+    """Midnight starting `day` in Asia/Shanghai (a month is a local month)."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def missed_elders(village: Node, month: date) -> list[MissedRow]:
+    """Elders counted in the village that month who were not visited or whose
+    visits did not meet their rule, with what is missing in words, their last
+    visit up to the month's end and the visitors responsible during the month:
+    two queries whatever the number of elders. Not visited first, then by name."""
+    month = first_of_month(month)
+    start, end = _moment(month), _moment(add_months(month, 1))
+    newest = Visit.objects.filter(elder=OuterRef("elder_id"), visited_at__lt=end).order_by(
+        "-visited_at", "-pk"
+    )
+    during = Assignment.objects.filter(started_at__lt=end).filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gte=start)
+    )
+    rows = (
+        ElderMonth.objects.filter(village_id=node_code(village), month=month, counted=True)
+        .filter(Q(visited=False) | Q(compliant=False))
+        .select_related("elder")
+        .only("elder__name", *_ELDER_MONTH_FIELDS)
+        .annotate(
+            last_visit_at=Subquery(newest.values("visited_at")[:1]),
+            last_visit_mode=Subquery(newest.values("mode")[:1]),
+        )
+        .prefetch_related(
+            Prefetch(
+                "elder__assignments",
+                queryset=during.select_related("visitor").order_by("visitor__name", "pk"),
+                to_attr="during",
+            )
+        )
+        .order_by("visited", "elder__name", "elder_id")
+    )
+    labels = dict(VisitMode.choices)
+    return [
+        MissedRow(
+            elder_id=row.elder_id,
+            name=row.elder.name,
+            tier=dimension_label(TIER + row.tier) if row.tier else "",
+            categories=list(row.categories or ()),
+            visited=row.visited,
+            compliant=row.compliant,
+            visits=row.visits,
+            missing=[str(words) for words in row.missing or ()],
+            last_visit_at=row.last_visit_at,
+            last_visit_mode=str(labels.get(row.last_visit_mode or "", "")),
+            visitors=_unique(a.visitor.name for a in row.elder.during),  # type: ignore[attr-defined]
+        )
+        for row in rows
+    ]
+
+
+_ELDER_MONTH_FIELDS = (
+    "elder_id",
+    "month",
+    "village_id",
+    "tier",
+    "categories",
+    "counted",
+    "visited",
+    "compliant",
+    "visits",
+    "missing",
+)
+
+
+def _unique(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+# --- The trend --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    month: date
+    counts: Counts
+
+
+def trend(node: Node, last_month: date, months: int = 12, dimension: str = ALL) -> list[TrendPoint]:
+    """The node's counts for the `months` months ending with `last_month`,
+    oldest first, in one query; months before FIRST_MONTH are left out."""
+    last = first_of_month(last_month)
+    first = max(add_months(last, 1 - months), FIRST_MONTH)
+    sums = (
+        _counters(node)
+        .filter(month__gte=first, month__lte=last, dimension=dimension)
+        .values("month")
+        .annotate(**_SUMS)
+    )
+    found = {row["month"]: _counts(row) for row in sums}
+    points = []
+    month = first
+    while month <= last:
+        points.append(TrendPoint(month, found.get(month, Counts())))
+        month = add_months(month, 1)
+    return points
+
+
+# --- The quarter (按季调度) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuarterRow:
+    code: str
+    name: str
+    months: list[Counts]  # the quarter's three months, in order
+    total: Counts  # the three months summed: elder-months
+
+
+@dataclass(frozen=True)
+class Quarter:
+    node_code: str
+    year: int
+    quarter: int
+    months: list[date]
+    level: Level
+    rows: list[QuarterRow]
+    totals: list[Counts]  # per month, over every row
+    total: Counts
+
+
+def quarter_summary(node: Node, year: int, quarter: int) -> Quarter:
+    """Each child node's counts in each month of the quarter and over the
+    quarter, for the quarterly dispatch (001_35a01bee4c628ebd.txt 三(三):
+    相关数据按月更新，按季调度): two queries. The quarter's rates are over
+    elder-months (visited elder-months / counted elder-months), so a month
+    with more elders weighs more, as in the monthly tables summed."""
+    months = quarter_months(year, quarter)
+    level = child_level(node_level(node))
+    width = PREFIX_LENGTH[level]
+    sums = (
+        _counters(node)
+        .filter(month__gte=months[0], month__lte=months[-1], dimension=ALL)
+        .annotate(child=Substr("village_id", 1, width))
+        .values("child", "month")
+        .annotate(**_SUMS)
+    )
+    found = {(row["child"], row["month"]): _counts(row) for row in sums}
+    rows = []
+    for code, name in _names(node, level):
+        per_month = [found.get((code[:width], month), Counts()) for month in months]
+        rows.append(QuarterRow(code, name, per_month, sum(per_month, Counts())))
+    totals = [sum((row.months[n] for row in rows), Counts()) for n in range(len(months))]
+    return Quarter(
+        node_code=node_code(node),
+        year=year,
+        quarter=quarter,
+        months=months,
+        level=level,
+        rows=rows,
+        totals=totals,
+        total=sum(totals, Counts()),
+    )
+
+
+# --- The dashboard ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    node_code: str
+    today: date
+    month: date
+    counts: Counts  # this month so far
+    overdue_tasks: int  # past the deadline today, still doable
+    missed_tasks: int  # this month, window closed without a visit
+    reviews_overdue: int
+    without_visitor: int
+
+    @property
+    def target(self) -> Decimal:
+        return TARGET
+
+    @property
+    def gap(self) -> int:
+        """Elders still to visit this month to reach the target."""
+        return self.counts.unvisited
+
+
+def dashboard(node: Node, today: date, elders: QuerySet[Elder] | None = None) -> Dashboard:
+    """This month so far against the 100% target, visit tasks overdue today and
+    missed this month, overdue file reviews, elders without a visitor: four
+    queries. `elders` is the caller's scope (access.elders_visible_to); it is
+    narrowed to the node."""
+    month = first_of_month(today)
+    sums = _counters(node).filter(month=month, dimension=ALL).aggregate(**_SUMS)
+    mine = (elders if elders is not None else Elder.objects.all()).filter(
+        in_subtree("village_id", node_prefix(node))
+    )
+    tasks = open_tasks_past_deadline(mine, today).aggregate(
+        overdue=Count("pk", filter=Q(window_end__gte=today)),
+        missed=Count("pk", filter=Q(window_end__lt=today)),
+    )
+    return Dashboard(
+        node_code=node_code(node),
+        today=today,
+        month=month,
+        counts=_counts(sums),
+        overdue_tasks=tasks["overdue"],
+        missed_tasks=tasks["missed"],
+        reviews_overdue=review_overdue(mine, today).count(),
+        without_visitor=elders_without_visitor(mine).count(),
+    )
+
+
+def open_tasks_past_deadline(elders: QuerySet[Elder], today: date) -> QuerySet[VisitTask]:
+    """Visit tasks (not file reviews) of active `elders` still open after their
+    deadline: overdue today (deadline < today ≤ window_end), or missed this
+    month (the window closed this month before today)."""
+    return VisitTask.objects.filter(
+        elder__in=elders.filter(status=Status.ACTIVE).values("pk"),
+        deadline__lt=today,
+        window_end__gte=first_of_month(today),
+        done_at__isnull=True,
+        excused_at__isnull=True,
+        cancelled_at__isnull=True,
+    ).exclude(kind=TaskKind.REVIEW)
+
+
+@dataclass(frozen=True)
+class LateTask:
+    task: VisitTask
+    overdue: bool  # else missed
+    visitors: list[str] = field(default_factory=list)
+
+
+# The overdue list shows at most this many tasks, the oldest deadlines first.
+LATE_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Late:
+    rows: list[LateTask]  # at most LATE_LIMIT, the overdue ones first
+    overdue: int  # in all
+    missed: int  # in all
+
+    @property
+    def total(self) -> int:
+        return self.overdue + self.missed
+
+
+def late_tasks(elders: QuerySet[Elder], node: Node, today: date) -> Late:
+    """The tasks behind the dashboard's task numbers under the node, at most
+    LATE_LIMIT, overdue ones first, and how many of each there are in all:
+    three queries whatever their number."""
+    tasks = open_tasks_past_deadline(
+        elders.filter(in_subtree("village_id", node_prefix(node))), today
+    )
+    totals = tasks.aggregate(
+        overdue=Count("pk", filter=Q(window_end__gte=today)),
+        missed=Count("pk", filter=Q(window_end__lt=today)),
+    )
+    page = (
+        tasks.select_related("elder", "elder__village")
+        .prefetch_related(
+            Prefetch(
+                "elder__assignments",
+                queryset=Assignment.objects.filter(ended_at__isnull=True)
+                .select_related("visitor")
+                .order_by("visitor__name", "pk"),
+                to_attr="current",
+            )
+        )
+        .order_by(
+            Case(When(window_end__gte=today, then=Value(0)), default=Value(1)),
+            "deadline",
+            "elder__village_id",
+            "elder__name",
+            "pk",
+        )
+    )
+    rows = [
+        LateTask(
+            task=task,
+            overdue=task.window_end >= today,
+            visitors=_unique(a.visitor.name for a in task.elder.current),  # type: ignore[attr-defined]
+        )
+        for task in page[:LATE_LIMIT]
+    ]
+    return Late(rows, totals["overdue"], totals["missed"])
