@@ -209,8 +209,10 @@ def _draw(rng: random.Random, number: int, villages: list[Region], today: date) 
         # A few files confirmed otherwise than proposed: the warnings of a real county.
         confirmed=proposed[1:] if proposed and flags[3] < 0.04 else proposed,
         opened=opened,
+        # Most reviewed within the last half year (000_4970ff49482a0570.txt
+        # 三(四) 每半年动态更新一次), never before the file was opened.
         reviewed=(
-            min(opened + timedelta(days=rng.randrange(0, 200)), today)
+            max(opened, today - timedelta(days=rng.randrange(0, 175)))
             if rng.random() < 0.85
             else None
         ),

@@ -174,7 +174,8 @@ def progress_svg(counts: Counts) -> SafeString:
     width = 300
     filled = _fmt(width * min(float(value), 100.0) / 100)
     return format_html(
-        '<svg class="chart progress" viewBox="0 0 {} 14" role="img" aria-label="{}" '
+        '<svg class="chart progress" viewBox="0 0 {} 14" preserveAspectRatio="none" '
+        'role="img" aria-label="{}" '
         'xmlns="http://www.w3.org/2000/svg">'
         '<rect class="track" x="0" y="0" width="{}" height="14" rx="7"/>'
         '<rect class="fill{}" x="0" y="0" width="{}" height="14" rx="7"/></svg>',

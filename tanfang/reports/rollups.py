@@ -237,9 +237,13 @@ def refresh_elders(
     if not wanted:
         return
     if isinstance(elders, QuerySet):
-        if not elders.exists():
-            return
-    else:
+        # A few elders are read out and go the Python way: no temporary tables,
+        # whose locks a long transaction calling this often (the demo's history,
+        # day by day) would pile up past PostgreSQL's max_locks_per_transaction.
+        head = [_one_value(row) for row in elders.order_by().distinct()[: PYTHON_LIMIT + 1]]
+        if len(head) <= PYTHON_LIMIT:
+            elders = head
+    if not isinstance(elders, QuerySet):
         ids = sorted(set(elders))
         if not ids:
             return
@@ -249,6 +253,15 @@ def refresh_elders(
     with transaction.atomic():
         for month in wanted:
             _Rebuild(month, today, elders).picked_elders()
+
+
+def _one_value(row: Any) -> int:
+    """The primary key of a row of a one-column queryset (values or values_list)."""
+    if isinstance(row, dict):
+        return int(next(iter(row.values())))
+    if isinstance(row, tuple):
+        return int(row[0])
+    return int(row)
 
 
 def refresh_open_months(elders: Sequence[int] | QuerySet[Any], today: date | None = None) -> None:

@@ -6,7 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Count
+from django.db.models import Count, F
 
 from tanfang.audit.models import Action, AuditEvent
 from tanfang.care.models import Hazard, Need
@@ -20,6 +20,7 @@ from tanfang.registry.models import (
     HouseholdMember,
     Review,
 )
+from tanfang.registry.queries import review_overdue
 from tanfang.visits.models import Assignment, Visit, VisitTask
 
 TODAY = date(2026, 11, 23)
@@ -106,3 +107,15 @@ def test_it_registers_them_as_the_county_officer_with_an_audit_entry_each(db):
     events = AuditEvent.objects.filter(action=Action.ELDER_REGISTERED)
     assert events.count() == Elder.objects.count() == 40
     assert set(events.values_list("username", flat=True)) == {"county"}
+
+
+def test_it_leaves_a_few_files_overdue_for_their_half_year_review(db):
+    """Most files were reviewed in the last half year, a few are overdue, as in
+    a county that keeps them (000_4970ff49482a0570.txt 三(四) 每半年动态更新一次)."""
+    seed()
+
+    elders = Elder.objects.all()
+    overdue = review_overdue(elders, TODAY).count()
+    assert 0 < overdue < elders.count() * 0.25
+    assert not elders.filter(last_reviewed_on__gt=TODAY).exists()
+    assert not elders.filter(last_reviewed_on__lt=F("registered_on")).exists()
