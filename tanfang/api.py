@@ -31,6 +31,7 @@ from ninja.security import django_auth
 
 from tanfang.accounts import access
 from tanfang.accounts.permissions import Perm
+from tanfang.care.api import emergencies_router, hazards_router, needs_router
 from tanfang.registry.api import router as registry_router
 from tanfang.registry.policy_api import router as policy_router
 from tanfang.visits.api import router as visits_router
@@ -74,6 +75,9 @@ ROUTERS = {
     "registry": (registry_router, Perm.PEOPLE_VIEW),
     "policy": (policy_router, Perm.PEOPLE_VIEW),
     "visits": (visits_router, Perm.PEOPLE_VIEW),
+    "needs": (needs_router, Perm.PEOPLE_VIEW),
+    "hazards": (hazards_router, Perm.PEOPLE_VIEW),
+    "emergencies": (emergencies_router, Perm.PEOPLE_VIEW),
 }
 # The document, the docs page and the root: for the roles the API serves, who
 # all read people's files; not for the three administrators (三员分立), who

@@ -13,5 +13,6 @@ urlpatterns = [
     path("exchange/", include("tanfang.exchange.urls")),
     path("visits/", include("tanfang.visits.urls")),
     path("reports/", include("tanfang.reports.urls")),
+    path("care/", include("tanfang.care.urls")),
     path("api/v1/", api_urls),
 ]

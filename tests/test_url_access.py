@@ -268,6 +268,51 @@ def _visit_task_under(place: Region) -> int:
     return task.pk
 
 
+def _need_under(place: Region) -> int:
+    """A need of an elder under `place` (tanfang/care/views.py)."""
+    from tanfang.care.models import Need
+
+    elder = Elder.objects.get(pk=_elder_under(place))
+    need = Need.objects.filter(elder=elder).first() or Need.objects.create(
+        elder=elder, source="phone", need_type="meals", created_by=elder.registered_by
+    )
+    return need.pk
+
+
+def _hazard_under(place: Region) -> int:
+    """A hazard of an elder under `place`, with a removal photo, so that the
+    photo's route has something to answer (tanfang/care/views.py)."""
+    from django.core.files.base import ContentFile
+
+    from tanfang.care.models import Hazard
+
+    elder = Elder.objects.get(pk=_elder_under(place))
+    hazard = Hazard.objects.filter(elder=elder).first()
+    if hazard is None:
+        hazard = Hazard(elder=elder, item="gas", finding="walk", created_by=elder.registered_by)
+        hazard.removal_photo.save("walk.jpg", ContentFile(b"\xff\xd8\xff\xe0walk"), save=False)
+        hazard.save()
+    return hazard.pk
+
+
+def _emergency_under(place: Region) -> int:
+    """An open emergency of an elder under `place` (tanfang/care/views.py)."""
+    from django.utils import timezone
+
+    from tanfang.care.models import Emergency
+
+    elder = Elder.objects.get(pk=_elder_under(place))
+    emergency = Emergency.objects.filter(elder=elder).first() or Emergency.objects.create(
+        elder=elder,
+        source="phone",
+        kind="fall",
+        description="walk",
+        raised_at=timezone.now(),
+        raised_by=elder.registered_by,
+    )
+    return emergency.pk
+
+
 # kwarg name -> the value naming an object that lies under `place`, a node of
 # the tree (晋江市, 宝盖镇 or 村B in the walk). A route with a kwarg missing
 # here fails the walk: add it, creating the object under `place` if needed.
@@ -290,6 +335,10 @@ OBJECT_IN: dict[str, Callable[[Region], object]] = {
     # Visit records and their photos (tanfang/visits/views.py).
     "visit_id": _visit_under,
     "task_id": _visit_task_under,
+    # The closed loop's needs, hazards and emergencies (tanfang/care/views.py).
+    "need_id": _need_under,
+    "hazard_id": _hazard_under,
+    "emergency_id": _emergency_under,
 }
 
 

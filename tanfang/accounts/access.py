@@ -22,6 +22,7 @@ from tanfang.regions.models import Level, Region, parent_code_of
 if TYPE_CHECKING:
     from tanfang.accounts.models import User
     from tanfang.audit.models import AuditEvent
+    from tanfang.care.models import Emergency, Hazard, Need
     from tanfang.registry.models import Elder
     from tanfang.visits.models import Visit, Visitor, VisitTask
 
@@ -223,3 +224,45 @@ def visitors_visible_to(user: "User") -> "QuerySet[Visitor]":
 
 def get_visitor_for(user: "User", pk: int) -> "Visitor":
     return _get_or_404(visitors_visible_to(user), pk=pk)
+
+
+# The closed loop (needs, hazards, emergencies) --------------------------------------
+
+
+def needs_visible_to(user: "User") -> "QuerySet[Need]":
+    """Needs of elders living in the user's subtree now."""
+    from tanfang.care.models import Need
+
+    check(user, Perm.PEOPLE_VIEW)
+    needs = Need.objects.select_related("elder", "elder__village")
+    return scope(user, needs, "elder__village_id")
+
+
+def get_need_for(user: "User", pk: int) -> "Need":
+    return _get_or_404(needs_visible_to(user), pk=pk)
+
+
+def hazards_visible_to(user: "User") -> "QuerySet[Hazard]":
+    """Hazards at the homes of elders living in the user's subtree now."""
+    from tanfang.care.models import Hazard
+
+    check(user, Perm.PEOPLE_VIEW)
+    hazards = Hazard.objects.select_related("elder", "elder__village", "visit")
+    return scope(user, hazards, "elder__village_id")
+
+
+def get_hazard_for(user: "User", pk: int) -> "Hazard":
+    return _get_or_404(hazards_visible_to(user), pk=pk)
+
+
+def emergencies_visible_to(user: "User") -> "QuerySet[Emergency]":
+    """Emergencies of elders living in the user's subtree now."""
+    from tanfang.care.models import Emergency
+
+    check(user, Perm.PEOPLE_VIEW)
+    emergencies = Emergency.objects.select_related("elder", "elder__village")
+    return scope(user, emergencies, "elder__village_id")
+
+
+def get_emergency_for(user: "User", pk: int) -> "Emergency":
+    return _get_or_404(emergencies_visible_to(user), pk=pk)

@@ -14,6 +14,7 @@ NAVIGATION: list[tuple[str, str, Perm | Role | None]] = [
     ("首页", "home", None),
     ("我的探访", "visits:home", Role.VISITOR),
     ("探访看板", "visits:board", Perm.REPORTS_VIEW),
+    ("待办事项", "care:board", Perm.REPORTS_VIEW),
     ("统计报表", "reports:index", Perm.REPORTS_VIEW),
     ("老年人档案", "registry:list", Perm.PEOPLE_VIEW),
     ("探访规则", "jurisdiction:rules", Perm.PEOPLE_VIEW),

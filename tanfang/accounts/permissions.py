@@ -50,6 +50,12 @@ class Perm(StrEnum):
     VISITORS_MANAGE = "visitors.manage"
     # Make and end assignments (包干) and excuse visit tasks (村 liaison and up).
     ASSIGNMENTS_MANAGE = "assignments.manage"
+    # The closed loop (tanfang.care): enter needs, hazards and emergencies, record
+    # an emergency's steps, remind of a hazard and confirm its removal (visitors up)…
+    CARE_RAISE = "care.raise"
+    # …and decide: a need's measure and states, reopen a hazard, close an
+    # emergency (村 liaison and up).
+    CARE_MANAGE = "care.manage"
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,9 @@ _ADMIN_LEVELS = frozenset({Level.PROVINCE, Level.CITY, Level.COUNTY})
 
 ROLES: dict[Role, RolePolicy] = {
     Role.VISITOR: RolePolicy(
-        perms=frozenset({Perm.PEOPLE_VIEW, Perm.PEOPLE_CHANGE, Perm.VISITS_RECORD}),
+        perms=frozenset(
+            {Perm.PEOPLE_VIEW, Perm.PEOPLE_CHANGE, Perm.VISITS_RECORD, Perm.CARE_RAISE}
+        ),
         levels=frozenset({Level.TOWNSHIP, Level.VILLAGE}),
         second_factor=False,
         idle_timeout=_OFFICER_IDLE,
@@ -88,6 +96,8 @@ ROLES: dict[Role, RolePolicy] = {
                 Perm.REPORTS_VIEW,
                 Perm.VISITS_RECORD,
                 Perm.ASSIGNMENTS_MANAGE,
+                Perm.CARE_RAISE,
+                Perm.CARE_MANAGE,
             }
         ),
         levels=frozenset({Level.VILLAGE}),
@@ -106,6 +116,8 @@ ROLES: dict[Role, RolePolicy] = {
                 Perm.VISITS_RECORD,
                 Perm.VISITORS_MANAGE,
                 Perm.ASSIGNMENTS_MANAGE,
+                Perm.CARE_RAISE,
+                Perm.CARE_MANAGE,
             }
         ),
         levels=frozenset({Level.TOWNSHIP}),
@@ -124,6 +136,8 @@ ROLES: dict[Role, RolePolicy] = {
                 Perm.VISITS_RECORD,
                 Perm.VISITORS_MANAGE,
                 Perm.ASSIGNMENTS_MANAGE,
+                Perm.CARE_RAISE,
+                Perm.CARE_MANAGE,
             }
         ),
         levels=frozenset({Level.COUNTY}),

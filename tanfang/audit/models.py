@@ -50,6 +50,19 @@ class Action(models.TextChoices):
     TASK_EXCUSED = "task_excused", "免除探访任务"
     TASKS_GENERATED = "tasks_generated", "生成探访任务"
     REPORT_EXPORTED = "report_exported", "导出统计报表"
+    NEED_RAISED = "need_raised", "登记帮扶需求"
+    NEED_MEASURE_SET = "need_measure_set", "填写帮扶措施"
+    NEED_STATUS_CHANGED = "need_status_changed", "帮扶需求状态变更"
+    NEED_CONFIRMED = "need_confirmed", "跟踪回访确认需求解决"
+    NEED_NOT_RESOLVED = "need_not_resolved", "回访发现需求未解决"
+    HAZARD_RAISED = "hazard_raised", "登记安全隐患"
+    HAZARD_CHANGED = "hazard_changed", "修改安全隐患"
+    HAZARD_REMINDED = "hazard_reminded", "提醒消除安全隐患"
+    HAZARD_REMOVED = "hazard_removed", "确认安全隐患已消除"
+    HAZARD_REOPENED = "hazard_reopened", "安全隐患重新打开"
+    EMERGENCY_RAISED = "emergency_raised", "登记应急事件"
+    EMERGENCY_STEP_RECORDED = "emergency_step", "记录应急处置步骤"
+    EMERGENCY_CLOSED = "emergency_closed", "应急事件结案归档"
 
 
 class AuditEvent(models.Model):

@@ -212,7 +212,9 @@ def _draw(rng: random.Random, number: int, villages: list[Region], today: date) 
         # Most reviewed within the last half year (000_4970ff49482a0570.txt
         # 三(四) 每半年动态更新一次), never before the file was opened.
         reviewed=(
-            max(opened, today - timedelta(days=rng.randrange(0, 175)))
+            # randrange(0, 200) as the draws before: another bound takes
+            # another number of random bits, and every later draw would change.
+            max(opened, today - timedelta(days=rng.randrange(0, 200) * 7 // 8))
             if rng.random() < 0.85
             else None
         ),

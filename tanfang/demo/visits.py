@@ -24,6 +24,9 @@ visits (issue 5 item 9), made through the same actions as real ones.
   answers (hazards) and unmet needs. The recent weeks, which the pages show, and
   every visit that finds something are stored by `record_visit`; the older ones
   by `_BulkStore` (see there why), with the same rules.
+- What became of the hazards and needs found, and a few emergencies: made
+  by tanfang.demo.care while the visits are stored, so that the follow-ups it
+  owes are made by the elders' later visits.
 
 Everything is drawn from the seed (per elder and per visitor, so the draw does
 not depend on database keys); a second run adds nothing.
@@ -39,6 +42,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import connection
@@ -47,7 +51,9 @@ from django.utils import timezone
 
 from tanfang.accounts.models import User
 from tanfang.audit.models import Action, AuditEvent
+from tanfang.care import follow_up
 from tanfang.care.models import Hazard, HazardItem, Need, NeedType
+from tanfang.demo.care import CareHistory, CareSeeded
 from tanfang.jurisdiction import tiers
 from tanfang.jurisdiction.actions import declare_event
 from tanfang.jurisdiction.models import DeclaredEvent
@@ -165,14 +171,17 @@ class Seeded:
     hazards: int = 0
     needs: int = 0
     excused: int = 0
+    # The closed loop of the history, when it was made by this run.
+    care: CareSeeded | None = None
 
     def __str__(self) -> str:
-        return (
+        visits = (
             f"探访：新增探访人员 {self.visitors} 名，包干 {self.assignments} 条，"
             f"历史探访任务 {self.tasks} 项，探访记录 {self.visits} 条"
             f"（发现安全隐患 {self.hazards} 处、未满足需求 {self.needs} 项），"
             f"免除任务 {self.excused} 项。"
         )
+        return visits if self.care is None else f"{visits}\n{self.care}"
 
 
 @dataclass(frozen=True)
@@ -201,9 +210,20 @@ def seed_visits(*, accounts: Accounts, seed: int, today: date, now: datetime) ->
     start = history_start(today)
     seeded.tasks = _generate_past_tasks(elders, start, today)
     plans = plan_visits(seed=seed, today=today, now=now)
-    stored = _store(plans, accounts, seed, today, now)
+    # What became of what the visits found (tanfang.demo.care): made while they
+    # are stored, so that later visits make the follow-ups it owes.
+    care = CareHistory(
+        actor=partial(_actor, accounts),
+        demo_village=accounts.liaison.region_id,
+        seed=seed,
+        today=today,
+        now=now,
+    )
+    care.before_visits(plans, cutoff=today - timedelta(days=RECENT_DAYS))
+    stored = _store(plans, accounts, seed, today, now, care)
     seeded.visits, seeded.hazards, seeded.needs = stored
     seeded.excused = _excuse(plans, accounts, now)
+    seeded.care = care.finish()
     # The visits were stored in bulk, past the actions' rollup hooks: every
     # month of the history is counted afresh (tanfang.reports.rollups).
     for month in months_between(start, today):
@@ -1121,10 +1141,16 @@ class _Context:
 
 
 def _store(
-    plans: Sequence[ElderPlan], accounts: Accounts, seed: int, today: date, now: datetime
+    plans: Sequence[ElderPlan],
+    accounts: Accounts,
+    seed: int,
+    today: date,
+    now: datetime,
+    care: CareHistory,
 ) -> tuple[int, int, int]:
     """Store the planned visits, elder by elder and each elder's in order, so
-    that the sequence numbers (第 N 次) follow the dates. Returns the visits,
+    that the sequence numbers (第 N 次) follow the dates; after each visit that
+    `record_visit` stores, `care` handles what it found. Returns the visits,
     hazards and needs made."""
     context = _Context(plans, accounts, seed)
     cutoff = today - timedelta(days=RECENT_DAYS)
@@ -1140,12 +1166,14 @@ def _store(
                 bulk.flush()
                 visit = context.record(planned)
                 bulk.recorded(visit)
+                bulk.owed(care.after_record(visit, planned.recorded_at))
                 through_record.append((visit.pk, planned.recorded_at))
             else:
                 bulk.add(planned)
     bulk.flush()
     for planned in sorted(recent, key=lambda v: (v.visited_at, v.elder_id)):
         visit = context.record(planned)
+        care.after_record(visit, planned.recorded_at)
         through_record.append((visit.pk, planned.recorded_at))
     _as_recorded_then(through_record)
     visits = Visit.objects.filter(elder__in=context.elders)
@@ -1177,7 +1205,9 @@ class _BulkStore:
       visit is not in the future nor before the file was opened; home visits
       only where the elder consents; both signatures where the form asks;
     - a completed task is done at the time the visit was recorded, and each
-      visit has its VISIT_RECORDED audit entry with the same detail.
+      visit has its VISIT_RECORDED audit entry with the same detail;
+    - a follow-up (跟踪回访) the visit completes confirms its need through
+      `confirm_follow_ups`, as `record_visit` does.
 
     Visits that find a hazard or an unmet need never come here: those records
     are made by `record_visit` only.
@@ -1225,6 +1255,11 @@ class _BulkStore:
             if task.pk in done:
                 task.done_at = visit.recorded_at
         self.sequence[visit.elder_id] = visit.sequence
+
+    def owed(self, tasks: Iterable[VisitTask]) -> None:
+        """Follow-ups made meanwhile (tanfang.demo.care): later visits may make them."""
+        for task in tasks:
+            self.tasks[task.elder_id].append(task)
 
     def add(self, planned: PlannedVisit) -> None:
         context = self.context
@@ -1353,6 +1388,9 @@ class _BulkStore:
             )
             for visit, _, actor, completes in self.pending
         )
+        for visit, _, _, completes in self.pending:
+            if any(task.kind == TaskKind.FOLLOW_UP for task in completes):
+                follow_up.confirm_follow_ups(visit, completes)
         self.pending = []
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
+from tanfang.care import views as care_views
 from tanfang.jurisdiction import tiers
 from tanfang.jurisdiction.actions import override_tier
 from tanfang.policy import engine
@@ -117,6 +118,8 @@ def elder_file(request: HttpRequest, elder_id: int) -> HttpResponse:
             else None,
         ),
         "can_assign": can_assign,
+        # 待办事项 at the top (tanfang/care): open needs, hazards, emergencies.
+        **care_views.file_context(user, elder, today),
     }
     return render(request, "registry/file.html", context)
 

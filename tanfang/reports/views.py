@@ -29,6 +29,7 @@ from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
 from tanfang.audit.actions import record
 from tanfang.audit.models import Action
+from tanfang.care.queries import care_counts
 from tanfang.regions.models import Level, Region
 from tanfang.registry.models import Status
 from tanfang.reports import charts, excel, queries
@@ -287,6 +288,7 @@ def report(request: HttpRequest, code: str | None = None) -> HttpResponse:
             for table in _TABLES
         },
     }
+    context["care"] = care_counts(region.code, month, today)
     if by in ("tier", "category"):
         dims = queries.by_dimension(region, month)
         rows = dims.tiers if by == "tier" else dims.categories

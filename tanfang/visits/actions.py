@@ -30,6 +30,7 @@ from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm, Role
 from tanfang.audit.actions import record
 from tanfang.audit.models import Action
+from tanfang.care import follow_up
 from tanfang.care.models import Hazard, Need, NeedSource, NeedType
 from tanfang.jurisdiction import tiers
 from tanfang.policy import engine
@@ -105,7 +106,7 @@ def record_visit(
     visited_at = _aware(visited_at)
     started_at = _aware(started_at) if started_at is not None else None
     ended_at = _aware(ended_at) if ended_at is not None else None
-    photo_bytes = _read_photo(photo)
+    photo_bytes = read_photo(photo)
     content_hash = fingerprint(
         elder=elder.pk,
         mode=mode,
@@ -303,6 +304,8 @@ def _store(
         task.done_at = now
         task.done_by_visit = visit
         task.save(update_fields=["done_at", "done_by_visit"])
+    # A follow-up visit (跟踪回访) confirms the needs it was owed for.
+    follow_up.confirm_follow_ups(visit, outcome.completes)
     _record_findings(acting_user, visit, form, cleaned, needs)
     record(
         Action.VISIT_RECORDED,
@@ -452,7 +455,9 @@ def _check_signature(field: str, data: str, add: Any) -> None:
         add(field, f"{label}的图片过大。")
 
 
-def _read_photo(photo: UploadedFile | None) -> bytes:
+def read_photo(photo: UploadedFile | None) -> bytes:
+    """The bytes of an uploaded JPEG or PNG of at most 5 MB (also the photo that
+    shows a hazard removed, tanfang.care.actions)."""
     if photo is None:
         return b""
     if photo.size is not None and photo.size > PHOTO_MAX_BYTES:
@@ -513,7 +518,7 @@ def _record_findings(
                     created_by=acting_user,
                 )
             )
-    Need.objects.bulk_create(named)
+    follow_up.record_creation(Need.objects.bulk_create(named))
 
 
 def digest(data: bytes) -> str:

@@ -12,6 +12,10 @@ mandatory special-period task it satisfies (001_35a01bee4c628ebd.txt 二(五)
 "必须开展": the regular visit inside a festival's window is that festival's visit),
 and an extra special-period task (000_4970ff49482a0570.txt 四(二) "适当增加探访频次")
 only when it completes no regular task: an extra visit is one more visit.
+
+A follow-up (跟踪回访, tanfang.care.follow_up) open on the visit's day is completed
+like a mandatory task by a visit of one of its modes; that it was made does not
+hide why the visit falls short of the elder's regular visit.
 """
 
 from collections.abc import Iterable, Sequence
@@ -95,8 +99,13 @@ def decide(tasks: Sequence[VisitTask], *, mode: str, refused: bool, tier_label: 
 def _shortfall(
     tasks: Sequence[VisitTask], completes: Iterable[VisitTask], *, mode: str, tier_label: str
 ) -> tuple[str, ...]:
-    done = {t.pk for t in completes}
-    refused_by_mode = [t for t in tasks if t.pk not in done and mode not in t.modes]
+    # A follow-up made is no visit under the rules.
+    done = {t.pk for t in completes if t.kind != TaskKind.FOLLOW_UP}
+    refused_by_mode = [
+        t
+        for t in tasks
+        if t.pk not in done and t.kind != TaskKind.FOLLOW_UP and mode not in t.modes
+    ]
     if done or not refused_by_mode:
         return ()
     task = refused_by_mode[0]

@@ -475,12 +475,14 @@ def _refresh_batch(planner: Planner, pks: list[int]) -> tuple[int, int, int]:
         for row in Elder.objects.filter(pk__in=pks).values(*_ELDER_COLUMNS)
     }
     starts = {start for o in owed.values() for _, start in o.tasks}
+    # A follow-up (跟踪回访, tanfang.care.follow_up) is owed for what was found,
+    # not under the rules: no change of the rules cancels it.
     existing = VisitTask.objects.filter(
         Q(window_end__gte=today) | Q(kind=TaskKind.REVIEW) | Q(window_start__in=starts),
         elder_id__in=pks,
         cancelled_at__isnull=True,
         window_start__lte=planner.end,
-    )
+    ).exclude(kind=TaskKind.FOLLOW_UP)
     now = timezone.now()
     taken: set[tuple[int, str, date]] = set()
     cancelled: list[VisitTask] = []

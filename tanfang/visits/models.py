@@ -123,6 +123,10 @@ class TaskKind(models.TextChoices):
     FESTIVAL = "festival", "节日探访"
     EVENT = "event", "特殊时段探访"
     REVIEW = "review", "档案半年核查"
+    # 跟踪回访 of a resolved need or a closed emergency (tanfang.care.actions),
+    # owed on top of the rules: never part of the monthly compliance, never
+    # cancelled by a refresh of the rules.
+    FOLLOW_UP = "follow_up", "跟踪回访"
 
 
 class TaskState(models.TextChoices):

@@ -54,6 +54,8 @@ class Kind(StrEnum):
     FESTIVAL = "festival"
     EVENT = "event"
     REVIEW = "review"
+    # Made by tanfang.care.follow_up for what a visit found, never by the schedule.
+    FOLLOW_UP = "follow_up"
 
 
 # An "extra" visit may be of any mode (POLICIES.md fujian-shishi: one extra visit, any mode).

@@ -106,7 +106,8 @@ OPERATIONS = [
     ),
     ("post", "/elders/{elder}/categories", {"categories": ["独居"]}, "people.change"),
 ]
-# Operations of other routers, tested in their own modules (tests/policy/, tests/visits/).
+# Operations of other routers, tested in their own modules (tests/policy/,
+# tests/visits/, tests/care/test_care_api.py).
 OTHER_OPERATIONS = {
     ("post", "/policy/evaluate"),
     ("get", "/visits"),
@@ -114,6 +115,24 @@ OTHER_OPERATIONS = {
     ("get", "/visits/{visit_id}"),
     ("get", "/visits/form/{elder}"),
     ("get", "/visits/check/{elder}"),
+    ("get", "/needs"),
+    ("post", "/needs"),
+    ("get", "/needs/{need_id}"),
+    ("post", "/needs/{need_id}/measure"),
+    ("post", "/needs/{need_id}/status"),
+    ("post", "/needs/{need_id}/not-resolved"),
+    ("get", "/hazards"),
+    ("post", "/hazards"),
+    ("get", "/hazards/{hazard_id}"),
+    ("patch", "/hazards/{hazard_id}"),
+    ("post", "/hazards/{hazard_id}/remind"),
+    ("post", "/hazards/{hazard_id}/removed"),
+    ("post", "/hazards/{hazard_id}/reopen"),
+    ("get", "/emergencies"),
+    ("post", "/emergencies"),
+    ("get", "/emergencies/{emergency_id}"),
+    ("post", "/emergencies/{emergency_id}/steps"),
+    ("post", "/emergencies/{emergency_id}/close"),
 }
 
 
