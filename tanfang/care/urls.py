@@ -31,4 +31,9 @@ urlpatterns = [
     path("emergencies/<int:emergency_id>/", views.emergency_detail, name="emergency"),
     path("emergencies/<int:emergency_id>/steps/", views.emergency_step, name="emergency_step"),
     path("emergencies/<int:emergency_id>/close/", views.emergency_close, name="emergency_close"),
+    path(
+        "emergencies/<int:emergency_id>/call/<int:contact_id>/",
+        views.emergency_call,
+        name="emergency_call",
+    ),
 ]

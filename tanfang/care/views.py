@@ -7,6 +7,7 @@ Every change goes through tanfang.care.actions; a refusal comes back as the
 action's ValidationError and is shown next to the field it names
 (forms.put_back), with what was typed kept."""
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -24,6 +25,8 @@ from django.views.decorators.http import require_GET, require_POST
 from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
+from tanfang.audit.actions import record
+from tanfang.audit.models import Action
 from tanfang.care import actions, forms, queries
 from tanfang.care.models import (
     NEED_CLOSED,
@@ -34,8 +37,10 @@ from tanfang.care.models import (
     NeedStatus,
 )
 from tanfang.regions.models import Level, Region
-from tanfang.registry.models import Elder, Status
+from tanfang.registry import crypto
+from tanfang.registry.models import Elder, EmergencyContact, Status
 from tanfang.visits.models import Visit
+from tanfang.visits.views import Dial, dialable
 
 PAGE_SIZE = 50
 
@@ -545,6 +550,7 @@ def _emergency_page(
         "task_state": task.state_on(today) if task else None,
         "may_record": user.can(Perm.CARE_RAISE) and not closed,
         "may_close": user.can(Perm.CARE_MANAGE) and not closed,
+        "contacts": [] if closed else _contacts(emergency.elder),
         "step_form": bound.get("step")
         or forms.StepForm(
             raised_at=emergency.raised_at,
@@ -556,6 +562,69 @@ def _emergency_page(
         bound, {"step": context["may_record"], "close": context["may_close"]}
     )
     return render(request, "care/emergency.html", context)
+
+
+@dataclass(frozen=True)
+class Contact:
+    pk: int
+    name: str
+    relation: str
+    phone: str  # masked
+    first: bool
+
+
+def _contacts(elder: Elder) -> list[Contact]:
+    """The elder's emergency contacts, first contacts first, phones masked."""
+    rows = EmergencyContact.objects.filter(elder=elder, active=True).order_by(
+        "-first_contact", "order", "pk"
+    )
+    return [
+        Contact(
+            pk=row.pk,
+            name=row.name,
+            relation=row.relation,
+            phone=crypto.mask_phone(crypto.decrypt(row.phone_token)),
+            first=row.first_contact,
+        )
+        for row in rows
+    ]
+
+
+@access.requires(Perm.CARE_RAISE)
+@require_GET
+def emergency_call(request: HttpRequest, emergency_id: int, contact_id: int) -> HttpResponse:
+    """The call button of an open emergency: an audited reveal of one emergency
+    contact's phone, answered with a redirect to `tel:`, as the visitor's call
+    button (tanfang.visits.views.call) does for the elder's own phone. Anyone
+    who may act on the emergency may call the family: 帮助联系其家庭成员或者其他
+    紧急联系人 (001_35a01bee4c628ebd.txt 二(五)1)."""
+    user = access.signed_in_user(request)
+    emergency = access.get_emergency_for(user, emergency_id)
+    if emergency.is_closed():
+        messages.info(request, "本事件已结案归档。")
+        return redirect("care:emergency", emergency_id=emergency.pk)
+    contact = EmergencyContact.objects.filter(
+        pk=contact_id, elder_id=emergency.elder_id, active=True
+    ).first()
+    if contact is None:
+        raise Http404
+    number = crypto.decrypt(contact.phone_token)
+    record(
+        Action.ELDER_REVEALED,
+        actor=user,
+        request=request,
+        region_code=emergency.elder.village_id,
+        target=emergency.elder,
+        detail={
+            "field": "emergency_contact_phone",
+            "contact": contact.pk,
+            "purpose": "emergency",
+            "emergency": emergency.pk,
+        },
+    )
+    response = Dial(f"tel:{dialable(number)}")
+    patch_cache_control(response, no_store=True)
+    return response
 
 
 def _emergency_action(

@@ -72,7 +72,7 @@ def _saved_visit(request: HttpRequest, user: User) -> Visit | None:
 # --- Calling the elder ------------------------------------------------------------------
 
 
-class _Dial(HttpResponseRedirectBase):
+class Dial(HttpResponseRedirectBase):
     allowed_schemes = ["tel"]
     status_code = 302
 
@@ -118,12 +118,12 @@ def call(request: HttpRequest, elder_id: int) -> HttpResponse:
             target=elder,
             detail={"field": "phone", "purpose": "call"},
         )
-    response = _Dial(f"tel:{_dialable(number)}")
+    response = Dial(f"tel:{dialable(number)}")
     patch_cache_control(response, no_store=True)
     return response
 
 
-def _dialable(number: str) -> str:
+def dialable(number: str) -> str:
     """13812345678 as it is; a landline 0595-88881234-801 as 059588881234,801:
     the extension is dialled after a pause."""
     parts = number.split("-")

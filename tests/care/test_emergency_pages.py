@@ -6,10 +6,14 @@ task, the village's open items (待办事项) and the subtree's list.
 The clock stands on 2026-11-23 10:00 (tests/care/conftest.py).
 """
 
+from tanfang.audit.models import Action, AuditEvent
 from tanfang.care import actions
 from tanfang.care.models import Emergency, EmergencyStep
+from tanfang.registry import crypto
+from tanfang.registry.models import EmergencyContact
 from tanfang.visits.models import TaskKind
 from tests.conftest import VILLAGE_A, aware
+from tests.visits.factories import make_elder
 
 
 def raise_one(users, elder):
@@ -189,3 +193,80 @@ def test_a_step_typed_in_the_minute_the_emergency_was_raised_is_taken(
     assert emergency.steps.get().at == aware(2026, 11, 23, 9, 41, 30)
     refused = step(client, emergency, kind="help_called", at="2026-11-23T09:40", number="120")
     assert "处置时间不能早于事件发生(报告)时间。" in refused.content.decode()
+
+
+def contact_of(elder, name: str, phone: str, *, first: bool = False, **fields) -> EmergencyContact:
+    return EmergencyContact.objects.create(
+        elder=elder,
+        name=name,
+        relation=fields.pop("relation", "儿子"),
+        phone_token=crypto.encrypt(phone),
+        phone_hash=crypto.lookup_hash(phone, kind="phone"),
+        first_contact=first,
+        **fields,
+    )
+
+
+def test_an_open_emergency_offers_the_emergency_numbers_and_the_family_to_call(
+    client_for, users, elder
+):
+    # 001_35a01bee4c628ebd.txt 二(五)1: 第一时间协助拨打紧急求助电话，帮助联系其家庭成员
+    # 或者其他紧急联系人.
+    emergency = raise_one(users, elder)
+    son = contact_of(elder, "王强", "13812345678")
+    niece = contact_of(elder, "王芳", "13900001111", first=True, relation="侄女")
+    contact_of(elder, "旧号码", "13700002222", active=False)
+
+    html = client_for("visitor_a").get(f"/care/emergencies/{emergency.pk}/").content.decode()
+
+    assert 'href="tel:120"' in html and 'href="tel:119"' in html and 'href="tel:110"' in html
+    # The first contact first, phones masked, the inactive one left out.
+    assert html.index("侄女 王芳") < html.index("儿子 王强")
+    assert f"/care/emergencies/{emergency.pk}/call/{niece.pk}/" in html
+    assert f"/care/emergencies/{emergency.pk}/call/{son.pk}/" in html
+    assert "13812345678" not in html and "138****5678" in html
+    assert "旧号码" not in html
+
+
+def test_calling_a_contact_dials_the_whole_number_and_is_audited(client_for, users, elder):
+    emergency = raise_one(users, elder)
+    son = contact_of(elder, "王强", "13812345678")
+
+    response = client_for("visitor_a").get(f"/care/emergencies/{emergency.pk}/call/{son.pk}/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "tel:13812345678"
+    assert "no-store" in response["Cache-Control"]
+    entry = AuditEvent.objects.get(action=Action.ELDER_REVEALED)
+    assert entry.actor == users["visitor_a"]
+    assert entry.detail == {
+        "field": "emergency_contact_phone",
+        "contact": son.pk,
+        "purpose": "emergency",
+        "emergency": emergency.pk,
+    }
+
+
+def test_no_call_from_a_closed_emergency_or_to_another_elders_contact(
+    client_for, users, elder, regions
+):
+    emergency = raise_one(users, elder)
+    other = make_elder(users, regions, 7)
+    stranger = contact_of(other, "陌生人", "13600003333")
+    client = client_for("visitor_a")
+
+    assert client.get(f"/care/emergencies/{emergency.pk}/call/{stranger.pk}/").status_code == 404
+    son = contact_of(elder, "王强", "13812345678")
+    assert (
+        client_for("township_b").get(f"/care/emergencies/{emergency.pk}/call/{son.pk}/").status_code
+        == 404
+    )
+    assert (
+        client_for("supervisor").get(f"/care/emergencies/{emergency.pk}/call/{son.pk}/").status_code
+        == 403
+    )
+    Emergency.objects.filter(pk=emergency.pk).update(closed_at=aware(2026, 11, 23, 9, 0))
+    response = client.get(f"/care/emergencies/{emergency.pk}/call/{son.pk}/")
+    assert response["Location"] == f"/care/emergencies/{emergency.pk}/"
+    assert not AuditEvent.objects.filter(action=Action.ELDER_REVEALED).exists()
+    assert "tel:120" not in client.get(f"/care/emergencies/{emergency.pk}/").content.decode()
