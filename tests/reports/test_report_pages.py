@@ -7,11 +7,14 @@ subtree, 400 with a Chinese message for bad parameters, pinned query counts.
 The clock stands on 2026-11-23. Target: 月探访率达到100% (002_8b4fd75972db9bc5.txt 一(三)).
 """
 
+import base64
 import re
 from datetime import date
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tanfang.care import actions as care
 from tanfang.reports import charts
 from tanfang.reports.models import ElderMonth
 from tanfang.reports.queries import Counts, TrendPoint
@@ -563,3 +566,54 @@ def test_a_visit_recorded_moves_the_villages_numbers_at_once(users, regions, cli
     assert after["missed"] == []
     county = client_for("county").get("/reports/").context["table"]
     assert county.rows[0].counts.visited == 1
+
+
+# --- The closed loop's numbers (issue 7) --------------------------------------------------------
+
+
+def test_it_shows_the_closed_loops_numbers_of_the_node(client_for, users, regions, time_machine):
+    """001_35a01bee4c628ebd.txt 二(二)5: 帮扶需求和帮扶措施要一一对应，落实情况形成闭环管理."""
+    elder = make_elder(users, regions, 1, consents_to_photos=True)
+    officer = users["county"]
+    time_machine.move_to(aware(2026, 11, 3, 10, 0), tick=False)
+    meals = care.raise_need(acting_user=officer, elder=elder, need_type="meals", source="phone")
+    care.set_measure(
+        acting_user=officer,
+        need=meals,
+        measure="长者食堂每日送餐",
+        responsible_unit="灵秀镇长者食堂",
+        due_on=date(2026, 11, 10),
+    )
+    care.raise_need(acting_user=officer, elder=elder, need_type="medical", source="family")
+    gas = care.raise_hazard(
+        acting_user=officer, elder=elder, item="gas", description="燃气灶软管老化"
+    )
+    time_machine.move_to(aware(2026, 11, 8, 10, 0), tick=False)
+    care.change_need_status(acting_user=officer, need=meals, to_status="resolved")
+    care.confirm_hazard_removed(acting_user=officer, hazard=gas, photo=photo())
+    care.raise_emergency(
+        acting_user=officer, elder=elder, kind="fall", source="phone", description="跌倒"
+    )
+    time_machine.move_to(aware(2026, 11, 23, 10, 0), tick=False)
+
+    response = client_for("county").get("/reports/?month=2026-11")
+
+    numbers = response.context["care"]
+    assert (numbers.open_needs, numbers.resolved_in_month) == (1, 1)
+    assert numbers.median_days_to_resolve == 5.0
+    assert (numbers.hazards_found, numbers.hazards_removed_in_time, numbers.hazards_open) == (
+        1,
+        1,
+        0,
+    )
+    assert (numbers.emergencies, numbers.emergencies_open) == (1, 1)
+    html = response.content.decode()
+    assert "办结天数中位数 5.0 天" in html
+    assert "30日内消除 1" in html
+    # Another county's officer sees none of it.
+    assert client_for("county_other").get("/reports/?month=2026-11").context["care"].open_needs == 0
+
+
+def photo():
+    data = base64.b64decode(PNG.split(",", 1)[1])
+    return SimpleUploadedFile("removed.png", data, content_type="image/png")
