@@ -220,6 +220,8 @@ def test_an_open_emergency_offers_the_emergency_numbers_and_the_family_to_call(
     html = client_for("visitor_a").get(f"/care/emergencies/{emergency.pk}/").content.decode()
 
     assert 'href="tel:120"' in html and 'href="tel:119"' in html and 'href="tel:110"' in html
+    # Raised at 8:00, now 10:00: its age in hours, not "0 days".
+    assert "2\xa0小时前" in html
     # The first contact first, phones masked, the inactive one left out.
     assert html.index("侄女 王芳") < html.index("儿子 王强")
     assert f"/care/emergencies/{emergency.pk}/call/{niece.pk}/" in html
