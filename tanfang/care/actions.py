@@ -181,7 +181,7 @@ def raise_need(
 def _locked_need(acting_user: User, need: Need, perm: Perm) -> Need:
     access.check(acting_user, perm)
     found = access.get_need_for(acting_user, need.pk)
-    return Need.objects.select_for_update().select_related("elder").get(pk=found.pk)
+    return Need.objects.select_for_update(of=("self",)).select_related("elder").get(pk=found.pk)
 
 
 @transaction.atomic
@@ -425,7 +425,11 @@ def raise_hazard(
 def _locked_hazard(acting_user: User, hazard: Hazard, perm: Perm) -> Hazard:
     access.check(acting_user, perm)
     found = access.get_hazard_for(acting_user, hazard.pk)
-    return Hazard.objects.select_for_update().select_related("elder", "visit").get(pk=found.pk)
+    return (
+        Hazard.objects.select_for_update(of=("self",))
+        .select_related("elder", "visit")
+        .get(pk=found.pk)
+    )
 
 
 def _check_open(hazard: Hazard, add: Add) -> None:
@@ -693,7 +697,9 @@ def _locked_emergency(acting_user: User, emergency: Emergency, perm: Perm) -> Em
     (001_35a01bee4c628ebd.txt 二(五)1 事后做好处置情况记录归档)."""
     access.check(acting_user, perm)
     found = access.get_emergency_for(acting_user, emergency.pk)
-    locked = Emergency.objects.select_for_update().select_related("elder").get(pk=found.pk)
+    locked = (
+        Emergency.objects.select_for_update(of=("self",)).select_related("elder").get(pk=found.pk)
+    )
     if locked.is_closed():
         raise ValidationError({"emergency": ["该应急事件已结案归档，不能再修改。"]})
     return locked
