@@ -410,30 +410,44 @@ def run() -> None:
 def floor_sql(vendor: str, with_compliance: bool) -> str:
     """By county: elders counted (registered by the month's end, active at its
     end by their status changes, consenting), those with at least one visit in
-    the month that was not refused, and, `with_compliance`, those whose visit
-    tasks of the month (window opening in it, not cancelled) were all done by
-    their deadline day or excused, or with no such task visited
-    (docs/统计口径.md). Correlated EXISTS probes on the indexes: on PostgreSQL
-    at 1,000,000 elders about three times faster than joining aggregated
-    subqueries (DISTINCT visits, tasks grouped by elder), so the floor is the
-    fastest form found."""
+    the month that was not refused, and, `with_compliance`, those whose
+    required tasks counting in the month (regular, trigger, festival or event
+    not extra; not cancelled) were all excused or done by their deadline day
+    (a trigger's by its moment), or, with none, who had a required task in
+    progress (counting later, its window begun) or a visit (docs/统计口径.md §5).
+    Correlated EXISTS probes on the indexes: on PostgreSQL at 1,000,000 elders
+    about three times faster than joining aggregated subqueries (DISTINCT
+    visits, tasks grouped by elder), so the floor is the fastest form found."""
+    done_at = "COALESCE(d.visited_at, t.done_at)"
     if vendor == "postgresql":
-        local_day = "CAST((COALESCE(d.visited_at, t.done_at) AT TIME ZONE 'Asia/Shanghai') AS date)"
+        local_day = f"CAST(({done_at} AT TIME ZONE 'Asia/Shanghai') AS date)"
     else:
-        local_day = "date(COALESCE(d.visited_at, t.done_at), '+480 minutes')"
-    of_month = """t.elder_id = e.id AND t.window_start >= %(first)s AND t.window_start <= %(last)s
-            AND t.kind IN ('regular', 'festival', 'event') AND t.cancelled_at IS NULL"""
+        local_day = f"date({done_at}, '+480 minutes')"
+    required = """(t.kind IN ('regular', 'trigger')
+                OR (t.kind IN ('festival', 'event') AND NOT t.extra))"""
+    of_month = f"""t.elder_id = e.id AND t.month = %(first)s AND {required}
+            AND t.cancelled_at IS NULL"""
+    timed = "(t.kind = 'trigger' AND t.due_at IS NOT NULL)"
     compliance = f""",
         CASE WHEN EXISTS (SELECT 1 FROM visits_visittask t WHERE {of_month})
             THEN 1 ELSE 0 END AS owed,
         CASE WHEN EXISTS (SELECT 1 FROM visits_visittask t
             LEFT JOIN visits_visit d ON d.id = t.done_by_visit_id
             WHERE {of_month} AND t.excused_at IS NULL AND (t.done_at IS NULL
-                OR (t.deadline < t.window_end AND {local_day} > t.deadline)))
-            THEN 1 ELSE 0 END AS unmet"""
+                OR ({timed} AND {done_at} > t.due_at)
+                OR (NOT {timed} AND t.deadline < t.window_end AND {local_day} > t.deadline)))
+            THEN 1 ELSE 0 END AS unmet,
+        CASE WHEN EXISTS (SELECT 1 FROM visits_visittask t WHERE t.elder_id = e.id
+            AND t.window_end >= %(first)s AND t.window_start <= %(last)s
+            AND t.month > %(first)s AND {required} AND t.cancelled_at IS NULL)
+            THEN 1 ELSE 0 END AS ongoing"""
+    compliant = (
+        ", SUM(CASE WHEN x.owed = 1 THEN 1 - x.unmet"
+        " WHEN x.visited = 1 OR x.ongoing = 1 THEN 1 ELSE 0 END)"
+    )
     return f"""
 SELECT substr(x.village_id, 1, 6) AS county, COUNT(*) AS counted, SUM(x.visited) AS visited
-    {", SUM(CASE WHEN x.owed = 1 THEN 1 - x.unmet ELSE x.visited END)" if with_compliance else ""}
+    {compliant if with_compliance else ""}
 FROM (
     SELECT e.village_id,
         CASE WHEN EXISTS (SELECT 1 FROM visits_visit v WHERE v.elder_id = e.id

@@ -7,8 +7,9 @@ in the month, the declared events), and the visits are drawn for those tasks:
 most on time, some late inside the window, some missed, some tasks excused, a
 few refused visits and some extra phone calls. Which tasks each visit completes
 is then decided as `tanfang.visits.counting.decide` does (in time order, the
-regular task due first, every mandatory special task it satisfies, an extra
-one only when it completes no regular task), so that `done_by_visit`,
+regular task due first and, among those, the one of the fewest modes; one task
+of each festival or event open that day; every other task it satisfies), so
+that `done_by_visit`,
 `done_at` and `Visit.counted` agree with what `record_visit` would have stored.
 Elders registered during the year are owed nothing before, elders who die
 have their open tasks cancelled on the day (with a `StatusChange`).
@@ -61,6 +62,7 @@ TASK_COLUMNS = [
     "window_start",
     "deadline",
     "window_end",
+    "month",
     "modes",
     "extra",
     "remote_counts_as_home",
@@ -232,6 +234,7 @@ class History:
                         spec.window_start.isoformat(),
                         spec.deadline.isoformat(),
                         spec.window_end.isoformat(),
+                        spec.month.isoformat(),
                         json.dumps(list(spec.modes)),
                         self.true if spec.extra else self.false,
                         self.true if spec.remote_counts_as_home else self.false,
@@ -278,8 +281,11 @@ class History:
                 context = contexts.get(village)
                 if context is None:
                     context = contexts[village] = planner.context(village)
-                planned = planner.plan(
-                    context, e.tiers[n], "", e.abilities[n], e.healths[n], e.dementia[n]
+                planned = (
+                    planner.plan(
+                        context, e.tiers[n], "", e.abilities[n], e.healths[n], e.dementia[n]
+                    )
+                    or ()
                 )
                 for order, template in enumerate(self.templates(planned, cache)):
                     # Made on the day of registration: nothing whose window is over.
@@ -478,17 +484,25 @@ class History:
             return mode in t.modes or (remote_as_home and "home" in t.modes and mode in REMOTE)
 
         completes = []
-        regular = next((task for task in found if task.template.regular and counts(task)), None)
-        if regular is not None:
-            completes.append(regular)
-        extra_taken = regular is not None
+        regular = sorted(
+            (task for task in found if task.template.regular and counts(task)),
+            key=lambda task: (
+                task.template.deadline,
+                len(task.template.modes),
+                task.template.start,
+            ),
+        )
+        if regular:
+            completes.append(regular[0])
+        surges: set[str] = set()
         for task in found:
             if task.template.regular or not counts(task):
                 continue
-            if task.template.extra:
-                if extra_taken:
+            if task.template.kind in {"festival", "event"}:
+                surge = ":".join(str(task.template.row[1]).split(":")[:2])
+                if surge in surges:
                     continue
-                extra_taken = True
+                surges.add(surge)
             completes.append(task)
         return completes
 

@@ -32,6 +32,8 @@ from ninja.security import django_auth
 from tanfang.accounts import access
 from tanfang.accounts.permissions import Perm
 from tanfang.care.api import emergencies_router, hazards_router, needs_router
+from tanfang.jurisdiction.api import router as rules_router
+from tanfang.policy.problems import OverridesRefused
 from tanfang.registry.api import router as registry_router
 from tanfang.registry.policy_api import router as policy_router
 from tanfang.visits.api import router as visits_router
@@ -74,6 +76,7 @@ api = NinjaAPI(
 ROUTERS = {
     "registry": (registry_router, Perm.PEOPLE_VIEW),
     "policy": (policy_router, Perm.PEOPLE_VIEW),
+    "rules": (rules_router, Perm.PEOPLE_VIEW),
     "visits": (visits_router, Perm.PEOPLE_VIEW),
     "needs": (needs_router, Perm.PEOPLE_VIEW),
     "hazards": (hazards_router, Perm.PEOPLE_VIEW),
@@ -163,6 +166,17 @@ def _field_errors(error: ValidationError) -> Iterable[dict[str, Any]]:
 def _action_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
     """An action refused the input: nothing was stored (the actions are atomic)."""
     return api.create_response(request, {"detail": list(_field_errors(error))}, status=422)
+
+
+@api.exception_handler(OverridesRefused)
+def _overrides_refused(request: HttpRequest, error: OverridesRefused) -> HttpResponse:
+    """A county's numbers outside what the profile declares (wrong type, null,
+    out of range, fixed by the document): 400, each parameter named."""
+    detail = [
+        {"loc": ["body", "payload", "overrides", name], "msg": message, "type": "value_error"}
+        for name, message in error.parameters()
+    ]
+    return api.create_response(request, {"detail": detail}, status=400)
 
 
 @api.exception_handler(Http404)

@@ -230,6 +230,9 @@ TANFANG_SESSION_IDLE_ADMIN = timedelta(minutes=15)
 TANFANG_SESSION_ABSOLUTE = timedelta(hours=8)
 TANFANG_PASSWORD_MAX_AGE = timedelta(days=90)
 TANFANG_PASSWORD_HISTORY = 5
+# Folders with a deployment's own rules (a county's profile as one TOML file,
+# docs/规则配置.md), looked up after the built-in tanfang/policy/profiles/.
+TANFANG_PROFILE_DIRS = [Path(d) for d in env_list("TANFANG_PROFILE_DIRS", "")]
 
 OTP_TOTP_ISSUER = "探访关爱"
 

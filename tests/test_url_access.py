@@ -155,6 +155,22 @@ def _emergency_contact_under(place: Region) -> int:
     return contact.pk
 
 
+def _life_event_under(place: Region) -> int:
+    """A major life change (重大变故) on the file of an elder under `place`."""
+    from django.utils import timezone
+
+    from tanfang.registry.models import LifeEvent
+
+    elder = Elder.objects.get(pk=_elder_under(place))
+    event = elder.life_events.first() or LifeEvent.objects.create(
+        elder=elder,
+        change="fell",
+        occurred_at=timezone.now(),
+        recorded_by=elder.registered_by,
+    )
+    return event.pk
+
+
 def _import_job_under(place: Region) -> int:
     """An Excel import uploaded at `place`, by an officer near it in the tree."""
     officers = [user for user in User.objects.order_by("pk") if user.can(Perm.PEOPLE_CHANGE)]
@@ -263,6 +279,7 @@ def _visit_task_under(place: Region) -> int:
             window_start=today,
             deadline=today,
             window_end=today,
+            month=today.replace(day=1),
             modes=["home"],
         )
     return task.pk
@@ -329,6 +346,8 @@ OBJECT_IN: dict[str, Callable[[Region], object]] = {
     "field": lambda place: "id_number",
     "contact_id": _emergency_contact_under,
     "member_id": _household_member_under,
+    # Major life changes on the file (tanfang/registry/views.py, api.py).
+    "life_event_id": _life_event_under,
     "job_id": _import_job_under,
     # The visitor roster (tanfang/visits/roster_views.py).
     "visitor_id": _visitor_under,

@@ -47,6 +47,8 @@ def follow_up_task_for(elder: Elder, *, key: str, label: str, day: date) -> Visi
         window_start=start,
         deadline=deadline,
         window_end=deadline + timedelta(days=FOLLOW_UP_GRACE_DAYS),
+        # Never counted in a month's figures; kept like every task's.
+        month=deadline.replace(day=1),
         modes=list(FOLLOW_UP_MODES),
         cite=FOLLOW_UP_CITE[:200],
     )

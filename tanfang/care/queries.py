@@ -25,6 +25,7 @@ from tanfang.care.models import (
     Need,
     NeedStatus,
 )
+from tanfang.policy.problems import ConfigError
 from tanfang.regions.models import PREFIX_LENGTH, in_subtree, level_of_code
 from tanfang.visits import checklist
 from tanfang.visits.models import Visit
@@ -186,7 +187,10 @@ def removal_candidates(hazard: Hazard) -> list[Visit]:
     ).order_by("-visited_at", "-pk")
     found = []
     for visit in later:
-        form = checklist.load(visit.checklist)
+        try:
+            form = checklist.load(visit.checklist)
+        except ConfigError:
+            continue  # a form that cannot be read offers no evidence (logged where it loads)
         asked = {i.key for i in form.items() if i.hazard == hazard.item and i.key in visit.answers}
         unsafe = {h.item_key for h in checklist.findings(form, visit.answers).hazards}
         if asked and not asked & unsafe:

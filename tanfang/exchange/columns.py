@@ -200,6 +200,7 @@ COLUMNS: tuple[Column, ...] = (
     plain("ability_source", note="评估机构或方式，如 乡镇卫生院"),
     plain("health"),
     plain("dementia", example=NO),
+    plain("life_threatening_illness", width=14),
     plain("disease_history", note="患病种类等，文字", example="高血压", width=16),
     Column("disability_certificate", "残疾证号", note="持残疾证的填写", width=22),
     plain("disability_type"),

@@ -25,7 +25,6 @@ from tanfang.visits import generation
 CHOOSING_LEVELS = frozenset({Level.PROVINCE, Level.CITY, Level.COUNTY})
 
 
-@transaction.atomic
 def choose_profile(
     *,
     acting_user: User,
@@ -35,24 +34,63 @@ def choose_profile(
     request: HttpRequest | None = None,
 ) -> int:
     """Set the rules of `region` and its subtree; returns how many elders' tiers
-    changed (all are recomputed at once)."""
+    changed (all are recomputed at once). The county's numbers are checked
+    against the profile's declarations (tanfang.policy.schema) before anything
+    is stored; a refusal is audited with the reason."""
     access.check(acting_user, Perm.PEOPLE_CHANGE)
     if not access.in_scope(acting_user, region.code):
         raise PermissionDenied
     if region.level not in CHOOSING_LEVELS or acting_user.region.level > region.level:
         raise ValidationError({"region": "探访规则由县(市、区)或以上民政部门设置。"})
-    if profile not in engine.profile_names():
-        raise ValidationError({"profile": "请选择探访规则。"})
-    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
-    try:
-        engine.evaluate(
-            engine.load(profile),
-            engine.Facts(birth_date=date(1940, 1, 1)),
-            timezone.localdate(),
-            overrides,
+    overrides = dict(overrides or {})
+    error = _refusal(profile, overrides)
+    if error is not None:
+        # Outside the transaction of a change: the refusal stays on record.
+        record(
+            Action.POLICY_REFUSED,
+            actor=acting_user,
+            request=request,
+            region_code=region.code,
+            detail={
+                "profile": str(profile)[:40],
+                "overrides": _loggable(overrides),
+                "reason": str(error)[:500],
+            },
         )
-    except ValueError as error:
-        raise ValidationError({"overrides": str(error)}) from error
+        raise error
+    return _store_choice(acting_user, region, profile, overrides, request)
+
+
+def _refusal(profile: str, overrides: dict[str, Any]) -> Exception | None:
+    """Why the choice may not be stored: a ValidationError for the profile, an
+    OverridesRefused naming each bad number; None when it may."""
+    if profile not in engine.profile_names():
+        return ValidationError({"profile": "请选择探访规则。"})
+    try:
+        rules = engine.load(profile)
+    except engine.ConfigError as error:
+        return ValidationError(
+            {"profile": engine.problem_of(profile, error) + "。请告知系统管理员。"}
+        )
+    problems = engine.check_overrides(rules, timezone.localdate(), overrides)
+    if problems:
+        return engine.OverridesRefused(problems)
+    return None
+
+
+def _loggable(overrides: dict[str, Any]) -> dict[str, str]:
+    """What was sent, as text of a bounded size (it may be anything)."""
+    return {str(k)[:40]: repr(v)[:40] for k, v in list(overrides.items())[:20]}
+
+
+@transaction.atomic
+def _store_choice(
+    acting_user: User,
+    region: Region,
+    profile: str,
+    overrides: dict[str, Any],
+    request: HttpRequest | None,
+) -> int:
     PolicyChoice.objects.update_or_create(
         region=region,
         since=timezone.localdate(),
@@ -174,7 +212,10 @@ def override_tier(
     if not access.in_scope(acting_user, elder.village_id):
         raise PermissionDenied
     profile, _ = tiers.choice_for(elder.village_id)
-    allowed = dict(engine.load(profile).tier_keys())
+    try:
+        allowed = dict(engine.load(profile).tier_keys())
+    except engine.ConfigError as error:
+        raise ValidationError({"tier": engine.problem_of(profile, error)}) from error
     if tier and tier not in allowed:
         raise ValidationError({"tier": "请选择分级。"})
     if tier and not reason.strip():

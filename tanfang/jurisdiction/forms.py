@@ -2,7 +2,7 @@ from typing import Any
 
 from django import forms
 
-from tanfang.policy import engine
+from tanfang.policy import documents, engine
 from tanfang.policy.engine import EVENT_LABELS
 
 
@@ -14,16 +14,19 @@ class ProfileForm(forms.Form):
     def __init__(self, *args: Any, params: list[engine.Param], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["profile"].choices = [  # type: ignore[attr-defined]
-            (name, engine.load(name).title) for name in engine.profile_names()
+            (name, _title(name)) for name in engine.profile_names()
         ]
         self.params = params
         for param in params:
             self.fields[f"param_{param.name}"] = forms.IntegerField(
                 label=param.label,
                 required=False,
-                min_value=0,
-                max_value=120,
-                help_text=f"文件未规定，默认 {param.value}。{param.cite}",
+                min_value=param.min,
+                max_value=param.max,
+                help_text=(
+                    f"文件未规定，默认 {param.value}，可在 {param.min} 至 {param.max} 之间调整。"
+                    f"依据：{documents.label(param.cite)}"
+                ),
             )
 
     def overrides(self) -> dict[str, int]:
@@ -32,6 +35,13 @@ class ProfileForm(forms.Form):
             for p in self.params
             if self.cleaned_data.get(f"param_{p.name}") is not None
         }
+
+
+def _title(name: str) -> str:
+    try:
+        return engine.load(name).title
+    except engine.ConfigError:
+        return f"{name}（规则文件无法读取）"
 
 
 class EventForm(forms.Form):

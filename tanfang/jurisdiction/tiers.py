@@ -1,7 +1,9 @@
 """The stored tier of each elder (issue: "Stored tier"), computed by
 `tanfang.policy` under the rules the elder's county follows."""
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -10,7 +12,10 @@ from django.utils import timezone
 
 from tanfang.jurisdiction.models import PolicyChoice
 from tanfang.policy import engine
+from tanfang.registry import queries as registry_queries
 from tanfang.registry.models import Elder, ElderCategory
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_PROFILE = "national"
 _TIER_FIELDS = ["tier", "tier_label", "tier_reasons", "tier_profile"]
@@ -41,6 +46,22 @@ def choice_for(
     return DEFAULT_PROFILE, {}
 
 
+def rules_version(code: str, day: date, choices: Choices | None = None) -> str:
+    """Which rules a node's figures of the month of `day` are computed with, as
+    stored on each monthly row: the profile chosen for the node on `day` (the
+    month's last day, or today), in the version the month's tasks are made
+    with (in force on its first day, tanfang.visits.schedule.version_for_month):
+    "<profile>@<the version's first day>", e.g. "fujian-shishi@2023-09-28";
+    "<profile>@?" when the profile cannot be read."""
+    name, _ = choice_for(code, day, choices)
+    try:
+        profile = engine.load(name)
+        version = profile.version_on(max(day.replace(day=1), profile.versions[0].since))
+    except ValueError:
+        return f"{name}@?"
+    return f"{name}@{version.since.isoformat()}"
+
+
 def _by_region(rows: Iterable[PolicyChoice]) -> Choices:
     found: Choices = {}
     for row in sorted(rows, key=lambda c: (c.region_id, c.since)):
@@ -48,7 +69,30 @@ def _by_region(rows: Iterable[PolicyChoice]) -> Choices:
     return found
 
 
-def facts_of(elder: Elder, categories: Iterable[str]) -> engine.Facts:
+@dataclass(frozen=True)
+class Household:
+    """What the rules read of the file beyond the elder's own row
+    (tanfang.policy.facts.CONDITION_FACTS): the newest stay in hospital, and
+    whether anyone lives with the elder."""
+
+    last_hospital_day: date | None = None
+    lives_alone: bool | None = None
+
+
+def households(elder_ids: Sequence[int]) -> dict[int, Household]:
+    """`Household` of many elders: two queries."""
+    hospital = registry_queries.last_hospital_day(elder_ids)
+    alone = registry_queries.lives_alone(elder_ids)
+    return {pk: Household(hospital.get(pk), alone.get(pk)) for pk in elder_ids}
+
+
+def facts_of(
+    elder: Elder, categories: Iterable[str], household: Household | None = None
+) -> engine.Facts:
+    """The facts of the file as the rules read them; each is declared, with the
+    field it comes from, in tanfang.policy.facts.CONDITION_FACTS."""
+    if household is None:
+        household = households([elder.pk])[elder.pk] if elder.pk else Household()
     return engine.Facts(
         birth_date=elder.birth_date,
         categories=frozenset(categories),
@@ -57,13 +101,29 @@ def facts_of(elder: Elder, categories: Iterable[str]) -> engine.Facts:
         disability_grade=elder.disability_grade,
         health=elder.health or None,
         consents_to_home_visits=elder.consents_to_home_visits,
+        life_threatening_illness=elder.life_threatening_illness,
+        last_hospital_day=household.last_hospital_day,
+        lives_alone=household.lives_alone,
+        rural=elder.rural_registration,
+        extreme_poverty=elder.extreme_poverty,
+        dispersed_support=elder.dispersed_support,
+        children_asked_for_visits=elder.children_asked_for_visits,
     )
 
 
 def compute(
-    elder: Elder, today: date, categories: Iterable[str], profile: str, overrides: dict[str, Any]
+    elder: Elder,
+    today: date,
+    categories: Iterable[str],
+    profile: str,
+    overrides: dict[str, Any],
+    household: Household | None = None,
 ) -> engine.Evaluation:
-    return engine.evaluate(engine.load(profile), facts_of(elder, categories), today, overrides)
+    """The elder's tier under `profile`; ConfigError (a ValueError) when the
+    profile cannot be read."""
+    return engine.evaluate(
+        engine.load(profile), facts_of(elder, categories, household), today, overrides
+    )
 
 
 def _apply(elder: Elder, result: engine.Evaluation, profile: str) -> bool:
@@ -84,7 +144,14 @@ def assign(elder: Elder, categories: Iterable[str], today: date, choices: Choice
     """Set the tier of an elder not yet saved (a bulk insert); `choices` as
     `PolicyChoice` rows by region code, read once for the whole batch."""
     profile, overrides = choice_for(elder.village_id, today, choices)
-    _apply(elder, compute(elder, today, categories, profile, overrides), profile)
+    try:
+        result = compute(elder, today, categories, profile, overrides, Household())
+    except ValueError as error:
+        # Registered without a tier; the rules page of the county says why,
+        # and the daily run sets it once the file is fixed.
+        logger.error("tier not set: %s: %s", profile, error)
+        return
+    _apply(elder, result, profile)
 
 
 def all_choices() -> Choices:
@@ -95,9 +162,14 @@ def refresh_tier(elder: Elder, today: date) -> bool:
     """Recompute one elder's tier; True when it changed."""
     profile, overrides = choice_for(elder.village_id, today)
     categories = ElderCategory.objects.filter(elder=elder, withdrawn_at__isnull=True)
-    result = compute(
-        elder, today, categories.values_list("category", flat=True), profile, overrides
-    )
+    try:
+        result = compute(
+            elder, today, categories.values_list("category", flat=True), profile, overrides
+        )
+    except ValueError as error:
+        # The stored tier stays until the county's rules can be read again.
+        logger.error("tier kept: %s: %s", profile, error)
+        return False
     if not _apply(elder, result, profile):
         return False
     Elder.objects.filter(pk=elder.pk).update(**{k: getattr(elder, k) for k in _TIER_FIELDS})
@@ -118,9 +190,18 @@ def refresh_tiers(elders: QuerySet[Elder], today: date, batch: int = 1000) -> in
         ).values_list("elder_id", "category"):
             categories.setdefault(elder_id, []).append(category)
         dirty = []
+        found = households([e.pk for e in chunk])
         for elder in chunk:
             profile, overrides = choice_for(elder.village_id, today, choices)
-            result = compute(elder, today, categories.get(elder.pk, []), profile, overrides)
+            try:
+                result = compute(
+                    elder, today, categories.get(elder.pk, []), profile, overrides, found[elder.pk]
+                )
+            except ValueError as error:
+                # Only the counties that chose this profile: their stored
+                # tiers stay until the file is fixed.
+                logger.error("tiers kept: %s: %s", profile, error)
+                continue
             if _apply(elder, result, profile):
                 dirty.append(elder)
         Elder.objects.bulk_update(dirty, _TIER_FIELDS)

@@ -1,3 +1,4 @@
+import logging
 from typing import Any
 
 from django.contrib import messages
@@ -15,6 +16,8 @@ from tanfang.jurisdiction.models import DeclaredEvent, PolicyChoice
 from tanfang.policy import engine, festivals
 from tanfang.regions.models import Region
 
+logger = logging.getLogger(__name__)
+
 
 def _place(request: HttpRequest) -> Region:
     user = access.signed_in_user(request)
@@ -30,10 +33,17 @@ def rules(request: HttpRequest) -> HttpResponse:
     region = _place(request)
     today = timezone.localdate()
     name, overrides = tiers.choice_for(region.code)
-    profile = engine.load(name)
-    version = profile.version_on(today)
-    if overrides:
-        version = engine.with_params(version, overrides)
+    profile: engine.Profile | None = None
+    version: engine.Version | None = None
+    problem = ""
+    try:
+        profile = engine.load(name)
+        version = profile.version_on(max(today, profile.versions[0].since))
+        if overrides:
+            version = engine.with_params(version, overrides)
+    except ValueError as error:  # the file cannot be read: say so, keep the page
+        problem = engine.problem_of(name, error)
+        logger.error("rules page of %s: %s", region.code, error)
     own = (
         PolicyChoice.objects.filter(region=region, since__lte=today)
         .select_related("changed_by")
@@ -48,11 +58,10 @@ def rules(request: HttpRequest) -> HttpResponse:
     form = None
     if can_choose:
         wanted = request.POST.get("profile") or name
-        params = (
-            list(engine.open_params(engine.load(wanted), today))
-            if wanted in engine.profile_names()
-            else []
-        )
+        try:
+            params = list(engine.open_params(engine.load(wanted), today))
+        except ValueError:
+            params = []
         form = ProfileForm(
             request.POST or None,
             params=params,
@@ -70,23 +79,33 @@ def rules(request: HttpRequest) -> HttpResponse:
             except ValidationError as error:
                 for message in error.messages:
                     form.add_error(None, message)
+            except engine.OverridesRefused as error:
+                for name, message in error.parameters():
+                    field = f"param_{name}"
+                    form.add_error(field if field in form.fields else None, message)
             else:
                 messages.success(request, f"已设置探访规则，{changed} 位老人的分级随之更新。")
                 return redirect(f"{request.path}?region={region.code}")
     elif request.method == "POST":
         raise Http404
-    windows = festivals.festival_windows(today.year, version.festival_spans)
     context: dict[str, Any] = {
         "region": region,
+        "name": name,
         "profile": profile,
         "version": version,
+        "problem": problem,
+        "maintainer": profile.maintainer if profile else engine.maintainer_of(name),
         "own": own,
         "overrides": overrides,
         "form": form,
-        "windows": windows,
-        "event_rules": [
-            (engine.EVENT_LABELS[kind], rule) for kind, rule in version.event_rules.items()
-        ],
+        "windows": (
+            festivals.festival_windows(today.year, version.festival_spans) if version else []
+        ),
+        "event_rules": (
+            [(engine.EVENT_LABELS[kind], rule) for kind, rule in version.event_rules.items()]
+            if version
+            else []
+        ),
     }
     return render(request, "jurisdiction/rules.html", context)
 

@@ -20,7 +20,7 @@ from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
 from tanfang.regions.models import Region
 from tanfang.registry import actions, queries
-from tanfang.registry.models import Elder
+from tanfang.registry.models import Elder, LifeEvent
 from tanfang.registry.schemas import (
     ALL_STATUSES,
     BLANK_CHOICES,
@@ -30,7 +30,10 @@ from tanfang.registry.schemas import (
     ElderIn,
     ElderPage,
     ElderPatch,
+    LifeEventIn,
+    LifeEventOut,
     StatusChangeIn,
+    WithdrawLifeEventIn,
 )
 
 router = Router(tags=["老年人档案"])
@@ -39,11 +42,12 @@ _ELDER = "tanfang_api_elder"
 _Run = Callable[..., HttpResponseBase]
 
 
-def checked_first(perm: Perm, *, elder: bool = False) -> Callable[[_Run], _Run]:
-    """Check `perm` (403) and, for a route naming an elder, find the elder in the
-    user's subtree (404), before ninja reads the parameters and the body: an
-    elder outside the subtree is a 404 whatever the request carries, as on the
-    pages, and a role without the permission learns nothing from a 422."""
+def checked_first(perm: Perm, *others: Perm, elder: bool = False) -> Callable[[_Run], _Run]:
+    """Check `perm`, or any one of `others` (403) and, for a route naming an
+    elder, find the elder in the user's subtree (404), before ninja reads the
+    parameters and the body: an elder outside the subtree is a 404 whatever the
+    request carries, as on the pages, and a role without the permission learns
+    nothing from a 422."""
 
     def decorate(run: _Run) -> _Run:
         # `run` is the bound method of ninja's Operation; its errors go through
@@ -54,7 +58,8 @@ def checked_first(perm: Perm, *, elder: bool = False) -> Callable[[_Run], _Run]:
         def run_checked(request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
             try:
                 user = access.signed_in_user(request)
-                access.check(user, perm)
+                if not any(access.can(user, p) for p in (perm, *others)):
+                    raise PermissionDenied
                 if elder:
                     setattr(request, _ELDER, access.get_elder_for(user, kwargs["elder_id"]))
             except (PermissionDenied, Http404) as error:
@@ -194,3 +199,64 @@ def confirm_categories(request: HttpRequest, elder_id: int, payload: CategoriesI
         acting_user=user, elder=elder, categories=payload.categories, request=request
     )
     return _file(elder)
+
+
+# Major life changes (重大变故) ---------------------------------------------------------
+
+
+def _life_events(elder: Elder) -> list[LifeEvent]:
+    return list(
+        elder.life_events.select_related("recorded_by", "withdrawn_by").order_by(
+            "-occurred_at", "-id"
+        )
+    )
+
+
+@router.get(
+    "/elders/{int:elder_id}/life-events", response=list[LifeEventOut], summary="重大变故列表"
+)
+@decorate_view(checked_first(Perm.PEOPLE_VIEW, elder=True))
+def list_life_events(request: HttpRequest, elder_id: int) -> list[LifeEvent]:
+    """Every major life change on the file, newest first, withdrawn ones too
+    (`withdrawn`, with who, when and why)."""
+    return _life_events(_elder(request, elder_id))
+
+
+@router.post(
+    "/elders/{int:elder_id}/life-events",
+    response={200: LifeEventOut, 201: LifeEventOut},
+    summary="登记重大变故",
+)
+@decorate_view(checked_first(Perm.VISITS_RECORD, Perm.PEOPLE_CHANGE, elder=True))
+def record_life_event(
+    request: HttpRequest, elder_id: int, payload: LifeEventIn
+) -> Status[LifeEvent]:
+    """A fall, a stay in hospital, a bereavement…: 201 with the new entry. The
+    same change at the same minute already on the file (a repeated submission)
+    stores nothing and answers 200 with the entry already there."""
+    user = access.signed_in_user(request)
+    event = actions.record_life_event(
+        acting_user=user, elder=_elder(request, elder_id), request=request, **payload.model_dump()
+    )
+    return Status(200 if event.replayed else 201, event)
+
+
+@router.post(
+    "/elders/{int:elder_id}/life-events/{int:life_event_id}/withdraw",
+    response=LifeEventOut,
+    summary="撤销重大变故",
+)
+@decorate_view(checked_first(Perm.PEOPLE_CHANGE, elder=True))
+def withdraw_life_event(
+    request: HttpRequest, elder_id: int, life_event_id: int, payload: WithdrawLifeEventIn
+) -> LifeEvent:
+    """An entry made by mistake is withdrawn with the reason; it stays on the
+    file. Withdrawing it again changes nothing."""
+    user = access.signed_in_user(request)
+    elder = _elder(request, elder_id)
+    event = LifeEvent.objects.filter(pk=life_event_id, elder=elder).first()
+    if event is None:
+        raise Http404
+    return actions.withdraw_life_event(
+        acting_user=user, event=event, reason=payload.reason, request=request
+    )

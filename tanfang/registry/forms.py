@@ -7,7 +7,16 @@ from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.regions.models import Level, Region
 from tanfang.registry import identity
-from tanfang.registry.models import Ability, Category, Elder, Sex, Status
+from tanfang.registry.actions import LIFE_EVENT_NOTE_MAX
+from tanfang.registry.models import (
+    CHANGE_CHOICES,
+    Ability,
+    Category,
+    Elder,
+    LifeEventSource,
+    Sex,
+    Status,
+)
 
 ALL_STATUSES = "all"
 
@@ -137,6 +146,7 @@ class RegisterElderForm(IdentityChecks):
         label="能力程度", required=False, choices=[("", "未填写"), *Ability.choices]
     )
     dementia = forms.BooleanField(label="失智", required=False)
+    life_threatening_illness = forms.BooleanField(label="患有可能危及生命的慢性病", required=False)
     disability_grade = forms.TypedChoiceField(
         label="残疾等级",
         required=False,
@@ -180,7 +190,7 @@ class RegisterElderForm(IdentityChecks):
     SECTIONS = [
         ("基本情况", ["name", "id_number", "sex", "birth_date", "phone"]),
         ("地址", ["village", "residence_address"]),
-        ("健康", ["ability", "dementia", "disability_grade"]),
+        ("健康", ["ability", "dementia", "life_threatening_illness", "disability_grade"]),
         ("经济", ["extreme_poverty", "dispersed_support", "minimum_living", "minimum_living_edge"]),
         ("家庭", ["has_spouse", "children_count", "rural_registration", "has_carer"]),
         ("家庭生活条件", ["water_safe", "electricity_safe", "housing_safe"]),
@@ -235,6 +245,7 @@ SECTIONS: dict[str, tuple[str, list[str]]] = {
             "ability_source",
             "health",
             "dementia",
+            "life_threatening_illness",
             "disease_history",
             "disability_certificate",
             "disability_type",
@@ -481,3 +492,44 @@ class TierOverrideForm(forms.Form):
             ("", "不调整（按规则计算）"),
             *tiers,
         ]
+
+
+# --- Major life changes (重大变故) ----------------------------------------------------
+
+# What <input type="datetime-local"> sends and shows: Beijing time to the minute.
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+class LifeEventForm(forms.Form):
+    """The arguments of `actions.record_life_event`; the action checks the time
+    (not in the future, not before birth), the note and the file's status."""
+
+    change = forms.ChoiceField(label="变故", choices=[("", "请选择"), *CHANGE_CHOICES])
+    occurred_at = forms.DateTimeField(
+        label="发生时间",
+        input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
+        help_text="北京时间；不清楚具体时刻的，填大致时间。",
+        error_messages={"invalid": "请填写有效的时间。"},
+    )
+    source = forms.ChoiceField(
+        label="来源",
+        # Devices report through their own channel, not this form.
+        choices=[c for c in LifeEventSource.choices if c[0] != LifeEventSource.DEVICE],
+        initial=LifeEventSource.FILE,
+    )
+    note = forms.CharField(
+        label="说明",
+        required=False,
+        max_length=LIFE_EVENT_NOTE_MAX,
+        help_text="如：夜间起床在卫生间跌倒，已送医。",
+    )
+
+
+class WithdrawLifeEventForm(forms.Form):
+    reason = forms.CharField(
+        label="撤销原因",
+        max_length=LIFE_EVENT_NOTE_MAX,
+        help_text="如：登记错了老人；日期填错，已重新登记。",
+        error_messages={"required": "请填写撤销原因。"},
+    )

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from tanfang.policy.changes import CHANGE_LABELS, Change
 from tanfang.regions.models import Region
 
 
@@ -108,6 +109,7 @@ class Elder(models.Model):
     ability_source = models.CharField("评估来源", max_length=100, blank=True)
     health = models.CharField("健康状况", max_length=10, choices=Health.choices, blank=True)
     dementia = models.BooleanField("失智", default=False)
+    life_threatening_illness = models.BooleanField("患有可能危及生命的慢性病", default=False)
     disease_history = models.TextField("曾患病史", blank=True)
     disability_certificate_token = models.TextField("残疾证号（密文）", blank=True)
     disability_type = models.CharField(
@@ -416,3 +418,78 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reviewed_on}"
+
+
+# The stored values are what profiles name in `triggers[].change`.
+CHANGE_CHOICES = [(c.value, CHANGE_LABELS[c]) for c in Change]
+
+
+class LifeEventSource(models.TextChoices):
+    FILE = "file", "档案登记"
+    VISIT = "visit", "探访发现"
+    DEVICE = "device", "智能设备"
+
+
+class LifeEvent(models.Model):
+    """A major change in the elder's life (重大变故: a fall, a stay in hospital,
+    a bereavement…, tanfang.policy.changes), recorded on the file so that the
+    county's trigger rules can ask for a visit soon after it.
+
+    Nothing is deleted: an entry made by mistake is withdrawn with who, when and
+    why, and then no rule counts it. The time is kept to the minute, so that a
+    second tap on the same form finds the first entry (`registry_life_event_once`).
+    """
+
+    elder = models.ForeignKey(Elder, on_delete=models.PROTECT, related_name="life_events")
+    change = models.CharField("变故", max_length=20, choices=CHANGE_CHOICES)
+    occurred_at = models.DateTimeField("发生时间")
+    note = models.CharField("说明", max_length=200, blank=True)
+    source = models.CharField(
+        "来源", max_length=10, choices=LifeEventSource.choices, default=LifeEventSource.FILE
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField("登记时间", default=timezone.now)
+    withdrawn_at = models.DateTimeField("撤销时间", null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="撤销人",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    withdraw_reason = models.CharField("撤销原因", max_length=200, blank=True)
+
+    # Set on the row `actions.record_life_event` returns when the same event was
+    # already on the file (a repeated submission): nothing new was stored.
+    replayed = False
+
+    class Meta:
+        ordering = ["elder_id", "-occurred_at", "-id"]
+        verbose_name = "重大变故"
+        verbose_name_plural = "重大变故"
+        indexes = [models.Index(fields=["elder", "occurred_at"], name="registry_life_event_when")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["elder", "change", "occurred_at"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="registry_life_event_once",
+            ),
+            # Withdrawn with who and why, or not withdrawn at all.
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True, withdrawn_by__isnull=True)
+                | (
+                    Q(withdrawn_at__isnull=False, withdrawn_by__isnull=False)
+                    & ~Q(withdraw_reason="")
+                ),
+                name="registry_life_event_withdrawn_with_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_change_display()
+
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None

@@ -40,10 +40,17 @@ def evaluate(request: HttpRequest, payload: EvaluateIn) -> dict[str, Any]:
     except FactsError as error:
         raise ValidationError({error.field: error.message}) from error
     try:
-        result = engine.evaluate(
-            engine.load(payload.profile), facts, payload.date, payload.overrides
-        )
+        profile = engine.load(payload.profile)
+    except engine.ConfigError as error:
+        raise ValidationError({"profile": engine.problem_of(payload.profile, error)}) from error
+    try:
+        profile.version_on(payload.date)
     except ValueError as error:
-        field = "overrides" if payload.overrides and "调整" in str(error) else "date"
-        raise ValidationError({field: str(error)}) from error
+        raise ValidationError({"date": str(error)}) from error
+    # A county's numbers, as strictly as when they are stored: 400, each named
+    # (tanfang/api.py).
+    refused = engine.check_overrides(profile, payload.date, payload.overrides)
+    if refused:
+        raise engine.OverridesRefused(refused)
+    result = engine.evaluate(profile, facts, payload.date, payload.overrides)
     return {"profile": payload.profile, "date": payload.date.isoformat(), **result.as_dict()}

@@ -6,16 +6,25 @@ Every function takes a queryset that already went through
 
 import calendar
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Substr
+from django.utils import timezone
 
+from tanfang.policy.changes import HOSPITAL
 from tanfang.regions.models import Level, Region
 from tanfang.registry import categories, crypto
-from tanfang.registry.models import Category, Elder, ElderCategory, Status
+from tanfang.registry.models import (
+    Category,
+    Elder,
+    ElderCategory,
+    HouseholdMember,
+    LifeEvent,
+    Status,
+)
 
 # Four characters that end an ID number (the last may be X) or a phone number.
 _LAST4 = re.compile(r"[0-9]{3}[0-9X]")
@@ -155,3 +164,50 @@ def overdue_by_child(parent: Region, elders: QuerySet[Elder], today: date) -> li
 def _child_width(parent: Region) -> int:
     """Digits of the code that name a child of `parent` (2-2-2-3-3)."""
     return {Level.PROVINCE: 4, Level.CITY: 6, Level.COUNTY: 9}.get(Level(parent.level), 12)
+
+
+# --- Major life changes and who lives with the elder (for the visit rules) --------
+# Set-based, one query each, for the tiers and tasks of many elders at once.
+
+
+def life_events_of(elder_ids: Collection[int], since: datetime) -> dict[int, list[LifeEvent]]:
+    """The elders' major life changes that occurred at or after `since` and were
+    not withdrawn, oldest first; an elder without any is not in the result."""
+    found: dict[int, list[LifeEvent]] = {}
+    events = LifeEvent.objects.filter(
+        elder_id__in=elder_ids, withdrawn_at__isnull=True, occurred_at__gte=since
+    ).order_by("elder_id", "occurred_at", "id")
+    for event in events:
+        found.setdefault(event.elder_id, []).append(event)
+    return found
+
+
+def last_hospital_day(elder_ids: Collection[int]) -> dict[int, date]:
+    """The day (in Beijing time) of each elder's latest stay in hospital on the
+    file: the newest admission or discharge not withdrawn. An elder with none is
+    not in the result."""
+    rows = (
+        LifeEvent.objects.filter(
+            elder_id__in=elder_ids, withdrawn_at__isnull=True, change__in=sorted(HOSPITAL)
+        )
+        .order_by()
+        .values("elder_id")
+        .annotate(last=Max("occurred_at"))
+    )
+    return {row["elder_id"]: timezone.localdate(row["last"]) for row in rows}
+
+
+def lives_alone(elder_ids: Collection[int]) -> dict[int, bool | None]:
+    """Whether each elder lives alone, by the household on the file: someone
+    living with the elder → False; members recorded but none living with the
+    elder → True; no member recorded → None (not known, not "alone")."""
+    found: dict[int, bool | None] = dict.fromkeys(elder_ids)
+    rows = (
+        HouseholdMember.objects.filter(elder_id__in=elder_ids, active=True)
+        .order_by()
+        .values("elder_id")
+        .annotate(together=Count("pk", filter=Q(lives_with_elder=True)))
+    )
+    for row in rows:
+        found[row["elder_id"]] = row["together"] == 0
+    return found

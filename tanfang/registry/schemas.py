@@ -10,13 +10,16 @@ the actions' own, so that the API refuses exactly what the pages refuse.
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils import timezone
 from ninja import Field, Schema
-from pydantic import ConfigDict, field_validator
+from pydantic import AfterValidator, ConfigDict, field_validator
 
 from tanfang.accounts.models import User
+from tanfang.policy.changes import CHANGE_LABELS, Change
 from tanfang.regions.models import Region
 from tanfang.registry import crypto, quality, queries
 from tanfang.registry.models import (
@@ -30,6 +33,8 @@ from tanfang.registry.models import (
     HelperType,
     HelpReceived,
     HouseholdMember,
+    LifeEvent,
+    LifeEventSource,
     LivingSource,
     Relation,
     Sex,
@@ -248,6 +253,7 @@ class _Details(Schema):
     ability_source: str = ""
     health: Health | None = None
     dementia: bool = False
+    life_threatening_illness: bool = Field(False, description="患有可能危及生命的慢性病")
     disease_history: str = ""
     disability_type: DisabilityType | None = None
     disability_grade: int | None = Field(None, description="残疾等级 1–4")
@@ -418,6 +424,7 @@ class ElderPatch(Schema):
     ability_source: str = LEFT_OUT
     health: Health | None = None
     dementia: bool = LEFT_OUT
+    life_threatening_illness: bool = LEFT_OUT
     disease_history: str = LEFT_OUT
     disability_type: DisabilityType | None = None
     disability_grade: int | None = None
@@ -465,3 +472,84 @@ class CategoriesIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     categories: list[Category]
+
+
+# Major life changes (重大变故) ---------------------------------------------------------
+
+
+def _beijing(value: datetime) -> datetime:
+    """A time without its zone is Beijing time, as for `POST /visits`."""
+    if timezone.is_naive(value):
+        return timezone.make_aware(value, ZoneInfo(settings.TIME_ZONE))
+    return value
+
+
+_CHANGES_DESCRIBED = "；".join(f"{c.value}：{CHANGE_LABELS[c]}" for c in Change)
+
+
+class LifeEventIn(Schema):
+    """The arguments of `actions.record_life_event`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    change: Change = Field(description=f"变故类型（{_CHANGES_DESCRIBED}）")
+    occurred_at: Annotated[datetime, AfterValidator(_beijing)] = Field(
+        description="发生时间，如 2026-12-01T09:30:00+08:00；不带时区的按北京时间；"
+        "精确到分钟，不能晚于现在，不能早于出生日期"
+    )
+    note: str = Field("", description="说明，不超过 200 字")
+    source: LifeEventSource = Field(
+        LifeEventSource.FILE, description="来源：file 档案登记、visit 探访发现、device 智能设备"
+    )
+
+
+class WithdrawLifeEventIn(Schema):
+    """The arguments of `actions.withdraw_life_event`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(description="撤销原因，不超过 200 字")
+
+
+class LifeEventOut(Schema):
+    id: int
+    change: Change
+    change_label: str
+    occurred_at: datetime = Field(description="发生时间（北京时间）")
+    note: str
+    source: LifeEventSource
+    recorded_by: UserRef
+    recorded_at: datetime
+    withdrawn: bool
+    withdrawn_at: datetime | None
+    withdrawn_by: UserRef | None
+    withdraw_reason: str
+
+    @staticmethod
+    def resolve_change_label(event: LifeEvent) -> str:
+        return event.get_change_display()
+
+    @staticmethod
+    def resolve_occurred_at(event: LifeEvent) -> datetime:
+        return timezone.localtime(event.occurred_at)
+
+    @staticmethod
+    def resolve_recorded_by(event: LifeEvent) -> UserRef | None:
+        return user_ref(event.recorded_by)
+
+    @staticmethod
+    def resolve_recorded_at(event: LifeEvent) -> datetime:
+        return timezone.localtime(event.recorded_at)
+
+    @staticmethod
+    def resolve_withdrawn(event: LifeEvent) -> bool:
+        return event.is_withdrawn()
+
+    @staticmethod
+    def resolve_withdrawn_at(event: LifeEvent) -> datetime | None:
+        at = event.withdrawn_at
+        return timezone.localtime(at) if at is not None else None
+
+    @staticmethod
+    def resolve_withdrawn_by(event: LifeEvent) -> UserRef | None:
+        return user_ref(event.withdrawn_by)

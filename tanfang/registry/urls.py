@@ -13,6 +13,13 @@ urlpatterns = [
     path("<int:elder_id>/review/", views.elder_review, name="review"),
     path("<int:elder_id>/tier/", views.elder_tier, name="tier"),
     path("<int:elder_id>/history/", views.elder_history, name="history"),
+    # Before the file's repeated parts: "life-events" is not one of their kinds.
+    path("<int:elder_id>/life-events/", views.life_event_new, name="life_event_new"),
+    path(
+        "<int:elder_id>/life-events/<int:life_event_id>/withdraw/",
+        views.life_event_withdraw,
+        name="life_event_withdraw",
+    ),
     path("<int:elder_id>/<slug:kind>/new/", views.item_edit, name="item_new"),
     path("<int:elder_id>/<slug:kind>/<int:item_id>/", views.item_edit, name="item"),
     path("<int:elder_id>/<slug:kind>/<int:item_id>/remove/", views.item_remove, name="item_remove"),

@@ -29,12 +29,14 @@ from tanfang.registry.forms import (
     ElderFilterForm,
     ElderSectionForm,
     ItemForm,
+    LifeEventForm,
     RegisterElderForm,
     ReviewForm,
     StatusChangeForm,
     TierOverrideForm,
+    WithdrawLifeEventForm,
 )
-from tanfang.registry.models import Elder, Status
+from tanfang.registry.models import Elder, LifeEvent, Status
 from tanfang.visits import queries as visit_queries
 
 PAGE_SIZE = 50
@@ -120,18 +122,48 @@ def elder_file(request: HttpRequest, elder_id: int) -> HttpResponse:
         "can_assign": can_assign,
         # 待办事项 at the top (tanfang/care): open needs, hazards, emergencies.
         **care_views.file_context(user, elder, today),
+        **_life_events_context(user, elder),
     }
     return render(request, "registry/file.html", context)
+
+
+def _life_events_context(user: User, elder: Elder) -> dict[str, Any]:
+    """The file's "重大变故" section: every entry, withdrawn ones too (one query
+    whatever their number), and the form to record one."""
+    may_record = actions.may_record_life_event(user) and elder.status == Status.ACTIVE
+    return {
+        "life_events": list(
+            elder.life_events.select_related("recorded_by", "withdrawn_by").order_by(
+                "-occurred_at", "-id"
+            )
+        ),
+        "can_record_life_event": may_record,
+        "can_withdraw_life_event": user.can(Perm.PEOPLE_CHANGE),
+        "life_event_form": _new_life_event_form(None) if may_record else None,
+    }
+
+
+def _new_life_event_form(data: Any) -> LifeEventForm:
+    now = timezone.localtime().replace(second=0, microsecond=0)
+    # Ids of their own: the file page carries other forms.
+    return LifeEventForm(data, initial={"occurred_at": now}, auto_id="life-event-%s")
 
 
 def _policy_of(elder: Elder, today: date) -> dict[str, Any]:
     """The rules the elder's county follows, and what they ask for this elder."""
     name, overrides = tiers.choice_for(elder.village_id)
-    profile = engine.load(name)
     categories = elder.categories.filter(withdrawn_at__isnull=True).values_list(
         "category", flat=True
     )
-    evaluation = tiers.compute(elder, today, categories, name, overrides)
+    try:
+        profile = engine.load(name)
+        evaluation = tiers.compute(elder, today, categories, name, overrides)
+    except ValueError as error:
+        # Only the counties that chose this profile see it; the file still opens.
+        return {
+            "problem": engine.problem_of(name, error),
+            "maintainer": engine.maintainer_of(name),
+        }
     labels = dict(profile.tier_keys())
     return {
         "profile": profile,
@@ -145,9 +177,14 @@ def elder_tier(request: HttpRequest, elder_id: int) -> HttpResponse:
     user = access.signed_in_user(request)
     elder = _active_file(user, elder_id)
     name, _ = tiers.choice_for(elder.village_id)
+    try:
+        tier_keys = engine.load(name).tier_keys()
+    except engine.ConfigError as error:
+        messages.error(request, engine.problem_of(name, error) + "。请告知系统管理员。")
+        return redirect(f"{reverse('registry:file', args=[elder.pk])}#tier")
     form = TierOverrideForm(
         request.POST or None,
-        tiers=engine.load(name).tier_keys(),
+        tiers=tier_keys,
         initial={"tier": elder.tier_override, "reason": elder.tier_override_reason},
     )
     if request.method == "POST" and form.is_valid():
@@ -311,6 +348,60 @@ def elder_review(request: HttpRequest, elder_id: int) -> HttpResponse:
         "warnings": elder.quality_warnings,
     }
     return render(request, "registry/review.html", context)
+
+
+@access.requires(Perm.PEOPLE_VIEW)
+def life_event_new(request: HttpRequest, elder_id: int) -> HttpResponse:
+    """Record a major life change (重大变故). Visitors may, as officers may
+    (`actions.may_record_life_event`); the file page carries the same form."""
+    user = access.signed_in_user(request)
+    if not actions.may_record_life_event(user):
+        raise PermissionDenied
+    elder = _active_file(user, elder_id)
+    form = _new_life_event_form(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            event = actions.record_life_event(
+                acting_user=user, elder=elder, request=request, **form.cleaned_data
+            )
+        except ValidationError as error:
+            _put_back(form, error)
+        else:
+            when = timezone.localtime(event.occurred_at)
+            if event.replayed:
+                messages.info(request, f"该变故已登记过（{when:%Y-%m-%d %H:%M}），未重复登记。")
+            else:
+                messages.success(
+                    request,
+                    f"已登记重大变故：{event.get_change_display()}（{when:%Y-%m-%d %H:%M}）。",
+                )
+            return redirect(f"{reverse('registry:file', args=[elder.pk])}#life-events")
+    return render(request, "registry/life_event.html", {"form": form, "elder": elder})
+
+
+@access.requires(Perm.PEOPLE_CHANGE)
+def life_event_withdraw(request: HttpRequest, elder_id: int, life_event_id: int) -> HttpResponse:
+    """Withdraw an entry made by mistake, with the reason; it stays on the file."""
+    user = access.signed_in_user(request)
+    elder = access.get_elder_for(user, elder_id)
+    event = get_object_or_404(
+        LifeEvent.objects.select_related("recorded_by", "withdrawn_by"),
+        pk=life_event_id,
+        elder=elder,
+    )
+    form = WithdrawLifeEventForm(request.POST or None)
+    if request.method == "POST" and event.withdrawn_at is None and form.is_valid():
+        try:
+            actions.withdraw_life_event(
+                acting_user=user, event=event, request=request, **form.cleaned_data
+            )
+        except ValidationError as error:
+            _put_back(form, error)
+        else:
+            messages.success(request, f"已撤销重大变故：{event.get_change_display()}。")
+            return redirect(f"{reverse('registry:file', args=[elder.pk])}#life-events")
+    context = {"form": form, "elder": elder, "event": event}
+    return render(request, "registry/life_event_withdraw.html", context)
 
 
 @access.requires(Perm.PEOPLE_VIEW)

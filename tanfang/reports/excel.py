@@ -27,6 +27,8 @@ from tanfang.reports.queries import (
     Late,
     MissedRow,
     Quarter,
+    Surge,
+    Surges,
     Table,
     TrendPoint,
 )
@@ -162,22 +164,73 @@ def _exported() -> str:
 
 _DEFINITIONS = (
     "月探访率＝当月至少接受一次有效探访的老年人数÷在册且愿意接受探访的老年人数；"
-    "达标＝当月探访次数、时段、方式等均符合所适用探访规则。"
+    "达标＝当月到期的每项必须的探访（例行探访、重大变故后探访、规定必须开展的节日和特殊时段探访）"
+    "均按时完成或经免除。"
 )
+_COVERAGE = (
+    "节日/天气探访覆盖率＝在节日或特殊时段窗口内得到探访的老年人数÷应在该时段探访的老年人数；"
+    "“适当增加”的节日、天气探访只计覆盖率，不影响达标，标明“必须探访”的计入达标。"
+)
+
+
+def _surge_title(surge: Surge) -> str:
+    if surge.is_mandatory:
+        return f"{surge.label}（必须探访）"
+    if surge.partly_mandatory:
+        return f"{surge.label}（部分必须探访）"
+    return surge.label
+
+
+def _surge_columns(totals: Sequence[Surge]) -> list[Column]:
+    columns = []
+    for surge in totals:
+        title = _surge_title(surge)
+        columns += [
+            Column(f"{title}：应探访人数", 12),
+            Column(f"{title}：已探访人数", 12),
+            Column(f"{title}：覆盖率", 12, "percent"),
+        ]
+    return columns
+
+
+def _surge_cells(surges: Sequence[Surge]) -> list[Any]:
+    cells: list[Any] = []
+    for surge in surges:
+        cells += [surge.in_scope, surge.covered, _rate_cell(surge.coverage_rate)]
+    return cells
 
 
 # --- The tables --------------------------------------------------------------------------
 
 
-def children(table: Table, *, region_name: str, dimension_label: str) -> bytes:
+def children(
+    table: Table, *, region_name: str, dimension_label: str, surges: Surges | None = None
+) -> bytes:
+    """The table; with `surges`, each child's coverage of the month's
+    festivals and declared events beside its compliance."""
     level = LEVEL_NAMES.get(table.level, "下级区划")
     scope = "" if not table.dimension else f"（{dimension_label}）"
+    totals = surges.totals if surges is not None else []
+    note = f"按{level}统计。{_DEFINITIONS}{_COVERAGE if totals else ''}{_exported()}"
     return book(
         title=f"{region_name} {month_words(table.month)} 特殊困难老年人月探访率统计表{scope}",
-        note=f"按{level}统计。{_DEFINITIONS}{_exported()}",
-        columns=[Column(level, 18), Column("区划代码", 15, "text"), *COUNT_COLUMNS],
-        rows=[[row.name, row.code, *_count_cells(row.counts)] for row in table.rows],
-        total=["合计", "", *_count_cells(table.total)],
+        note=note,
+        columns=[
+            Column(level, 18),
+            Column("区划代码", 15, "text"),
+            *COUNT_COLUMNS,
+            *_surge_columns(totals),
+        ],
+        rows=[
+            [
+                row.name,
+                row.code,
+                *_count_cells(row.counts),
+                *_surge_cells(surges.of(row.code) if surges is not None else []),
+            ]
+            for row in table.rows
+        ],
+        total=["合计", "", *_count_cells(table.total), *_surge_cells(totals)],
     )
 
 
@@ -255,10 +308,13 @@ def quarter(summary: Quarter, *, region_name: str) -> bytes:
         Column("季度应探访人次", 12),
         Column("季度已探访人次", 12),
         Column("季度探访率", 10, "percent"),
+        Column("人次达标率", 10, "percent"),
+        Column(f"{summary.reference.month}月应探访人数", 12),
+        Column("季内各月均达标人数", 12),
         Column("季度达标率", 10, "percent"),
     ]
 
-    def cells(per_month: Sequence[Counts], total: Counts) -> list[Any]:
+    def cells(per_month: Sequence[Counts], total: Counts, quarter: Counts) -> list[Any]:
         values: list[Any] = []
         for counts in [*per_month, total]:
             values += [
@@ -267,17 +323,26 @@ def quarter(summary: Quarter, *, region_name: str) -> bytes:
                 _rate_cell(counts.visit_rate),
                 _rate_cell(counts.compliance_rate),
             ]
-        return values
+        return [
+            *values,
+            quarter.counted,
+            quarter.quarter_compliant,
+            _rate_cell(quarter.quarter_compliance_rate),
+        ]
 
     return book(
         title=f"{region_name} {summary.year}年第{summary.quarter}季度 探访关爱情况调度表",
         note=(
-            "按月更新，按季调度。季度探访率＝三个月已探访人次之和÷三个月应探访人次之和。"
-            f"{_exported()}"
+            "按月更新，按季调度。季度探访率＝三个月已探访人次之和÷三个月应探访人次之和；"
+            "人次达标率＝三个月达标人次之和÷应探访人次之和；"
+            f"季度达标率＝{summary.reference.month}月应探访的老年人中，本季度计入应探访的"
+            f"每个月均达标的人数÷{summary.reference.month}月应探访人数。{_exported()}"
         ),
         columns=columns,
-        rows=[[row.name, row.code, *cells(row.months, row.total)] for row in summary.rows],
-        total=["合计", "", *cells(summary.totals, summary.total)],
+        rows=[
+            [row.name, row.code, *cells(row.months, row.total, row.quarter)] for row in summary.rows
+        ],
+        total=["合计", "", *cells(summary.totals, summary.total, summary.quarter_total)],
         sheet_name="季度调度",
     )
 

@@ -6,8 +6,9 @@ batch (ARCHITECTURE.md "Rules that hold everywhere").
   from that elder's own visits and tasks whenever one of them, the tier, the
   status or an assignment changes.
 - `VillageMonth`: counters per village, month and dimension (all, a tier, a
-  category), adjusted by the difference of an `ElderMonth` in the same
-  transaction. Every report above a village sums these rows by code prefix.
+  category, a festival's or declared event's surge of visits), adjusted by
+  the difference of an `ElderMonth` in the same transaction. Every report
+  above a village sums these rows by code prefix.
 
 The definitions (who is counted, what is a valid visit, what compliance
 means) are written in docs/统计口径.md.
@@ -47,8 +48,18 @@ class ElderMonth(models.Model):
     visits = models.PositiveIntegerField("有效探访次数", default=0)
     visited = models.BooleanField("已探访", default=False)
     compliant = models.BooleanField("达标", default=False)
-    # What is missing, in words: ["下半月缺上门探访", "重阳节探访未完成"].
+    # Compliant this month and in every earlier month of its quarter in which
+    # the elder was counted (按季调度, 001_35a01bee4c628ebd.txt 三(三)).
+    quarter_compliant = models.BooleanField("季内各月均达标", default=False)
+    # What is missing, in words: ["11月下半月例行探访未完成（须上门探访，截止11月30日）"].
     missing = models.JSONField("未达标原因", default=list, blank=True)
+    # The festivals and declared events (surges of visits) the counted elder
+    # was in scope of that month, by the task key without its ":n":
+    # {"festival:重阳": {"covered": true, "mandatory": false}} (docs/统计口径.md §6).
+    surges = models.JSONField("节日/天气探访", default=dict, blank=True)
+    # The rules the month was computed with (tanfang.jurisdiction.tiers.rules_version,
+    # "fujian-shishi@2023-09-28"); kept by a month once over, like the village.
+    rules = models.CharField("适用规则版本", max_length=60, blank=True, default="")
     computed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -69,12 +80,17 @@ class VillageMonth(models.Model):
     # Read by (month, village range, dimension): the unique constraint's index.
     village = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
     month = models.DateField("月份")
-    # "" for every elder; "tier:<key>" or "category:<name>" for a breakdown.
+    # "" for every elder; "tier:<key>" or "category:<name>" for a breakdown;
+    # "surge:<key>" for the elders in scope of a festival or declared event
+    # ("surge:festival:重阳", "surge:event:12": counted = in scope, visited =
+    # compliant = covered), and "must:<key>" for those of them for whom it is
+    # mandatory (docs/统计口径.md §6).
     dimension = models.CharField(max_length=40, default="", blank=True)
     counted = models.IntegerField("应探访", default=0)
     visited = models.IntegerField("已探访", default=0)
     compliant = models.IntegerField("达标", default=0)
     declined = models.IntegerField("不愿接受探访", default=0)
+    quarter_compliant = models.IntegerField("季内各月均达标", default=0)
 
     class Meta:
         constraints = [
@@ -89,7 +105,7 @@ class VillageMonth(models.Model):
             # SQLite has no INCLUDE and keeps the partial index on the keys.
             models.Index(
                 fields=["month", "village"],
-                include=["counted", "visited", "compliant", "declined"],
+                include=["counted", "visited", "compliant", "declined", "quarter_compliant"],
                 condition=models.Q(dimension=""),
                 name="reports_villagemonth_all",
             )

@@ -1,6 +1,7 @@
 """Reading the rollups: the table of a node's children, the breakdown by tier
-and category, a village's missed elders, the 12-month trend, the quarter and
-the dashboard (DOMAIN.md "Supervision and reports", issue 6).
+and category, the festivals' and declared events' coverage, a village's
+missed elders, the 12-month trend, the quarter with its compliance and the
+dashboard (DOMAIN.md "Supervision and reports", issue 6).
 
 Every figure above one elder is a sum of `VillageMonth` rows over the villages
 whose 12-digit code starts with the node's prefix (province 2, city 4, county 6,
@@ -39,6 +40,7 @@ from django.db.models import (
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from tanfang.jurisdiction.models import DeclaredEvent
 from tanfang.policy import engine
 from tanfang.regions.models import PREFIX_LENGTH, Level, Region, in_subtree, level_of_code
 from tanfang.registry.models import Category, Elder, Status
@@ -59,6 +61,10 @@ NO_RATE = "—"
 ALL = ""
 TIER = "tier:"
 CATEGORY = "category:"
+# The elders in scope of a festival or declared event, and those of them for
+# whom it is mandatory (tanfang.reports.rollups, docs/统计口径.md §6).
+SURGE = "surge:"
+MUST = "must:"
 
 
 # --- Nodes and months ------------------------------------------------------------------
@@ -122,13 +128,15 @@ def percent(value: Decimal | None) -> str:
 @dataclass(frozen=True)
 class Counts:
     """Elders counted (active, consenting), visited at least once, compliant with
-    their rule, and declining visits (shown beside the rate, never in it);
+    their rule, declining visits (shown beside the rate, never in it), and
+    compliant in every month of the quarter so far in which they were counted;
     docs/统计口径.md gives the definitions."""
 
     counted: int = 0
     visited: int = 0
     compliant: int = 0
     declined: int = 0
+    quarter_compliant: int = 0
 
     def __add__(self, other: "Counts") -> "Counts":
         return Counts(
@@ -136,6 +144,7 @@ class Counts:
             self.visited + other.visited,
             self.compliant + other.compliant,
             self.declined + other.declined,
+            self.quarter_compliant + other.quarter_compliant,
         )
 
     @property
@@ -155,12 +164,20 @@ class Counts:
         return rate(self.compliant, self.counted)
 
     @property
+    def quarter_compliance_rate(self) -> Decimal | None:
+        return rate(self.quarter_compliant, self.counted)
+
+    @property
     def visit_rate_text(self) -> str:
         return percent(self.visit_rate)
 
     @property
     def compliance_rate_text(self) -> str:
         return percent(self.compliance_rate)
+
+    @property
+    def quarter_compliance_rate_text(self) -> str:
+        return percent(self.quarter_compliance_rate)
 
     @property
     def meets_target(self) -> bool:
@@ -172,6 +189,7 @@ _SUMS = {
     "visited": Sum("visited"),
     "compliant": Sum("compliant"),
     "declined": Sum("declined"),
+    "quarter_compliant": Sum("quarter_compliant"),
 }
 
 
@@ -181,6 +199,7 @@ def _counts(row: dict[str, Any]) -> Counts:
         int(row["visited"] or 0),
         int(row["compliant"] or 0),
         int(row["declined"] or 0),
+        int(row.get("quarter_compliant") or 0),
     )
 
 
@@ -359,7 +378,7 @@ def by_dimension(node: Node, month: date) -> Dimensions:
     sums = (
         _counters(node)
         .filter(month=first_of_month(month))
-        .exclude(dimension=ALL)
+        .filter(Q(dimension__startswith=TIER) | Q(dimension__startswith=CATEGORY))
         .values("dimension")
         .annotate(**_SUMS)
     )
@@ -376,6 +395,135 @@ def by_dimension(node: Node, month: date) -> Dimensions:
             for c in Category.values
         ],
     )
+
+
+# --- Festivals and declared events (节日/天气探访覆盖率) ----------------------------------
+
+
+@dataclass(frozen=True)
+class Surge:
+    """A festival or declared event counting in a month: the counted elders in
+    scope of it (a task for it, not excused), those visited inside its window
+    (covered), and of those in scope the ones for whom it is mandatory
+    (001_35a01bee4c628ebd.txt 二(五)2 "必须开展": part of their compliance);
+    for the others it is asked on top (000_4970ff49482a0570.txt 四(二)
+    "适当增加探访频次") and never lowers compliance."""
+
+    key: str  # "festival:重阳", "event:12"
+    label: str
+    in_scope: int = 0
+    covered: int = 0
+    mandatory: int = 0
+
+    def __add__(self, other: "Surge") -> "Surge":
+        return Surge(
+            self.key,
+            self.label,
+            self.in_scope + other.in_scope,
+            self.covered + other.covered,
+            self.mandatory + other.mandatory,
+        )
+
+    @property
+    def uncovered(self) -> int:
+        return self.in_scope - self.covered
+
+    @property
+    def coverage_rate(self) -> Decimal | None:
+        return rate(self.covered, self.in_scope)
+
+    @property
+    def coverage_rate_text(self) -> str:
+        return percent(self.coverage_rate)
+
+    @property
+    def is_mandatory(self) -> bool:
+        """Mandatory for everyone in scope."""
+        return self.in_scope > 0 and self.mandatory == self.in_scope
+
+    @property
+    def partly_mandatory(self) -> bool:
+        """Mandatory for some in scope (counties under different rules)."""
+        return 0 < self.mandatory < self.in_scope
+
+
+@dataclass(frozen=True)
+class Surges:
+    """The surges of a node's month: over the node, and per node of `level`."""
+
+    month: date
+    level: Level
+    totals: list[Surge]
+    by_child: dict[str, dict[str, Surge]]  # child's code prefix -> key -> counts
+
+    def of(self, code: str) -> list[Surge]:
+        """A child's counts of each surge of `totals`, in their order (zeros
+        where it has none)."""
+        found = self.by_child.get(code[: PREFIX_LENGTH[self.level]], {})
+        return [found.get(s.key, Surge(s.key, s.label)) for s in self.totals]
+
+
+def surge_label(key: str, titles: dict[int, str]) -> str:
+    """ "重阳节探访" for a festival; a declared event's title."""
+    kind, _, name = key.partition(":")
+    if kind == "festival":
+        return f"{name}探访" if name.endswith("节") else f"{name}节探访"
+    if kind == "event" and name.isdigit() and int(name) in titles:
+        return titles[int(name)]
+    return f"特殊时段探访（{name}）"
+
+
+def _surge_order(key: str) -> tuple[int, int, str]:
+    kind, _, name = key.partition(":")
+    return (0 if kind == "festival" else 1, int(name) if name.isdigit() else 0, name)
+
+
+def surges(node: Node, month: date, level: Level | None = None) -> Surges:
+    """The coverage of each festival and declared event counting in `month`
+    under the node, and per node of `level` (its children by default): one
+    query, and one more for the events' titles when there are events."""
+    month = first_of_month(month)
+    level = level or child_level(node_level(node))
+    width = PREFIX_LENGTH[level]
+    sums = (
+        _counters(node)
+        .filter(month=month)
+        .filter(Q(dimension__startswith=SURGE) | Q(dimension__startswith=MUST))
+        .annotate(child=Substr("village_id", 1, width))
+        .values("child", "dimension")
+        .annotate(counted=Sum("counted"), visited=Sum("visited"))
+    )
+    # child -> key -> [in scope, covered, mandatory]
+    found: dict[str, dict[str, list[int]]] = {}
+    for row in sums:
+        must = row["dimension"].startswith(MUST)
+        key = row["dimension"].removeprefix(MUST if must else SURGE)
+        counts = found.setdefault(row["child"], {}).setdefault(key, [0, 0, 0])
+        if must:
+            counts[2] += int(row["counted"] or 0)
+        else:
+            counts[0] += int(row["counted"] or 0)
+            counts[1] += int(row["visited"] or 0)
+    keys = sorted({key for by_key in found.values() for key in by_key}, key=_surge_order)
+    events = [int(k.split(":")[1]) for k in keys if k.startswith("event:") and k[6:].isdigit()]
+    titles = (
+        dict(DeclaredEvent.objects.filter(pk__in=events).values_list("pk", "title"))
+        if events
+        else {}
+    )
+    labels = {key: surge_label(key, titles) for key in keys}
+    by_child = {
+        child: {key: Surge(key, labels[key], *counts) for key, counts in by_key.items()}
+        for child, by_key in found.items()
+    }
+    totals = [
+        sum(
+            (by_key[key] for by_key in by_child.values() if key in by_key),
+            Surge(key, labels[key]),
+        )
+        for key in keys
+    ]
+    return Surges(month, level, totals, by_child)
 
 
 # --- A village's missed elders ---------------------------------------------------------
@@ -511,6 +659,10 @@ class QuarterRow:
     name: str
     months: list[Counts]  # the quarter's three months, in order
     total: Counts  # the three months summed: elder-months
+    # The month the quarter's compliance is read in (its last, or today's
+    # while it runs): counted then, and compliant in every month of the
+    # quarter in which they were counted (`quarter_compliant`).
+    quarter: Counts
 
 
 @dataclass(frozen=True)
@@ -523,15 +675,22 @@ class Quarter:
     rows: list[QuarterRow]
     totals: list[Counts]  # per month, over every row
     total: Counts
+    reference: date  # the month `QuarterRow.quarter` is read in
+    quarter_total: Counts  # `QuarterRow.quarter` over every row
 
 
-def quarter_summary(node: Node, year: int, quarter: int) -> Quarter:
+def quarter_summary(node: Node, year: int, quarter: int, today: date | None = None) -> Quarter:
     """Each child node's counts in each month of the quarter and over the
     quarter, for the quarterly dispatch (001_35a01bee4c628ebd.txt 三(三):
-    相关数据按月更新，按季调度): two queries. The quarter's rates are over
+    相关数据按月更新，按季调度): two queries. The quarter's visit rate is over
     elder-months (visited elder-months / counted elder-months), so a month
-    with more elders weighs more, as in the monthly tables summed."""
+    with more elders weighs more, as in the monthly tables summed. Its
+    compliance is over elders: of those counted in its last month (today's
+    while it runs), the share compliant in every month of the quarter in
+    which they were counted."""
     months = quarter_months(year, quarter)
+    today = today or timezone.localdate()
+    reference = min(months[-1], first_of_month(today))
     level = child_level(node_level(node))
     width = PREFIX_LENGTH[level]
     sums = (
@@ -545,7 +704,15 @@ def quarter_summary(node: Node, year: int, quarter: int) -> Quarter:
     rows = []
     for code, name in _names(node, level):
         per_month = [found.get((code[:width], month), Counts()) for month in months]
-        rows.append(QuarterRow(code, name, per_month, sum(per_month, Counts())))
+        rows.append(
+            QuarterRow(
+                code,
+                name,
+                per_month,
+                sum(per_month, Counts()),
+                found.get((code[:width], reference), Counts()),
+            )
+        )
     totals = [sum((row.months[n] for row in rows), Counts()) for n in range(len(months))]
     return Quarter(
         node_code=node_code(node),
@@ -556,6 +723,8 @@ def quarter_summary(node: Node, year: int, quarter: int) -> Quarter:
         rows=rows,
         totals=totals,
         total=sum(totals, Counts()),
+        reference=reference,
+        quarter_total=sum((row.quarter for row in rows), Counts()),
     )
 
 
@@ -572,6 +741,8 @@ class Dashboard:
     missed_tasks: int  # this month, window closed without a visit
     reviews_overdue: int
     without_visitor: int
+    # This month's festivals and declared events, with their coverage so far.
+    surges: list[Surge] = field(default_factory=list)
 
     @property
     def target(self) -> Decimal:
@@ -584,10 +755,11 @@ class Dashboard:
 
 
 def dashboard(node: Node, today: date, elders: QuerySet[Elder] | None = None) -> Dashboard:
-    """This month so far against the 100% target, visit tasks overdue today and
-    missed this month, overdue file reviews, elders without a visitor: four
-    queries. `elders` is the caller's scope (access.elders_visible_to); it is
-    narrowed to the node."""
+    """This month so far against the 100% target, the coverage of its
+    festivals and declared events, visit tasks overdue today and missed this
+    month, overdue file reviews, elders without a visitor: five queries (six
+    with an event declared). `elders` is the caller's scope
+    (access.elders_visible_to); it is narrowed to the node."""
     month = first_of_month(today)
     sums = _counters(node).filter(month=month, dimension=ALL).aggregate(**_SUMS)
     mine = (elders if elders is not None else Elder.objects.all()).filter(
@@ -606,6 +778,7 @@ def dashboard(node: Node, today: date, elders: QuerySet[Elder] | None = None) ->
         missed_tasks=tasks["missed"],
         reviews_overdue=review_overdue(mine, today).count(),
         without_visitor=elders_without_visitor(mine).count(),
+        surges=surges(node, month).totals,
     )
 
 

@@ -1,7 +1,9 @@
 """The report pages (issue 6 "Reports" and "Dashboard"): a node's children with
-their visit and compliance rates for any month, drill-down to the village and
+their visit and compliance rates for any month and, beside them, the coverage
+of the month's festivals and declared events, drill-down to the village and
 its missed elders, the 12-month trend, the breakdown by tier and category, the
-quarter (按季调度), the dashboard, and an audited Excel file of each table.
+quarter (按季调度) with its compliance, the dashboard, and an audited Excel
+file of each table.
 
 Every page starts from `access.get_region_for(user, code)` (404 outside the
 user's subtree) and reads through tanfang/reports/queries.py. Bad parameters
@@ -289,6 +291,9 @@ def report(request: HttpRequest, code: str | None = None) -> HttpResponse:
         },
     }
     context["care"] = care_counts(region.code, month, today)
+    # 节日/天气探访覆盖率, beside compliance (docs/统计口径.md §6).
+    surges = queries.surges(region, month)
+    context["surges"] = surges
     if by in ("tier", "category"):
         dims = queries.by_dimension(region, month)
         rows = dims.tiers if by == "tier" else dims.categories
@@ -301,6 +306,8 @@ def report(request: HttpRequest, code: str | None = None) -> HttpResponse:
         table = queries.children_table(region, month, dimension, sort=sort)
         context["table"] = table
         context["level_name"] = excel.LEVEL_NAMES.get(table.level, "下级区划")
+        # Each child's coverage of the month's surges, for every elder only.
+        context["surge_columns"] = surges.totals if dimension == queries.ALL else []
         context["rows"] = [
             (
                 row,
@@ -310,6 +317,7 @@ def report(request: HttpRequest, code: str | None = None) -> HttpResponse:
                     by=by,
                     sort=shown_sort,
                 ),
+                surges.of(row.code) if dimension == queries.ALL else [],
             )
             for row in table.rows
         ]
@@ -371,7 +379,12 @@ def _export(
         table = "missed"
     else:
         children = queries.children_table(region, month, dimension, sort=sort)
-        data = excel.children(children, region_name=region.name, dimension_label=label)
+        data = excel.children(
+            children,
+            region_name=region.name,
+            dimension_label=label,
+            surges=queries.surges(region, month) if dimension == queries.ALL else None,
+        )
         name = f"月探访率统计表_{region.name}_{stamp}.xlsx"
         table = "children"
     detail["report"] = table
@@ -393,7 +406,7 @@ def quarter(request: HttpRequest, code: str) -> HttpResponse:
     if not form.is_valid():
         return _bad_request(request, region, _problems(form), base)
     year, number = form.cleaned_data["year"], form.cleaned_data["q"]
-    summary = queries.quarter_summary(region, year, number)
+    summary = queries.quarter_summary(region, year, number, today)
     if form.cleaned_data["format"] == "xlsx":
         data = excel.quarter(summary, region_name=region.name)
         name = f"季度调度表_{region.name}_{year}Q{number}.xlsx"

@@ -323,10 +323,10 @@ def _store(
         },
     )
     # The month's rate counts it at once (issue 6): the visit's month, and the
-    # months of the tasks it completed (a festival window running into the next).
+    # months the tasks it completed count in (a festival window that began in
+    # the month before its festival day, a quarter counted in its last month).
     rollups.refresh_elders(
-        [elder.pk],
-        {rollups.month_of(day), *(rollups.month_of(t.window_start) for t in outcome.completes)},
+        [elder.pk], {rollups.month_of(day), *(t.month for t in outcome.completes)}
     )
     return visit
 
@@ -341,7 +341,13 @@ def modes_for(elder: Elder, form: checklist.Checklist) -> list[tuple[str, str]]:
     county's rules count (Jining's 路遇, 004_1657df0ed1e05604.txt 二(四), on the
     Fujian form that the Jining profile uses)."""
     profile, _ = tiers.choice_for(elder.village_id)
-    counted = {str(m) for t in engine.load(profile).versions[-1].tiers for m in t.rule.modes}
+    try:
+        version = engine.load(profile).versions[-1]
+    except engine.ConfigError:
+        version = None  # the form's own modes (the page says the rules cannot be read)
+    counted = {
+        str(m) for t in (version.tiers if version else ()) for rule in t.rules for m in rule.modes
+    }
     offered = list(form.modes)
     known = {value for value, _ in offered}
     offered += [(m.value, m.label) for m in VisitMode if m.value in counted - known]

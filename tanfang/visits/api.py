@@ -9,6 +9,7 @@ same UUID with other content answers 409 (NONFUNCTIONAL.md "Reliability").
 
 import base64
 import binascii
+import logging
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,11 +27,15 @@ from pydantic import ConfigDict
 from tanfang.accounts import access
 from tanfang.accounts.permissions import Perm
 from tanfang.care.models import NeedType
+from tanfang.policy import documents
+from tanfang.policy.problems import ConfigError
 from tanfang.registry.api import checked_first
+from tanfang.registry.models import Elder
 from tanfang.visits import actions, checklist, counting
 from tanfang.visits.models import Visit, VisitMode, Visitor
 
 router = Router(tags=["探访"])
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -134,6 +139,10 @@ class ErrorOut(Schema):
     visit_id: int | None = None
 
 
+class UnavailableOut(Schema):
+    detail: str = Field(description="本县的探访记录表无法读取：哪个文件、哪一处、什么问题")
+
+
 class CheckOut(Schema):
     counts: bool
     reasons: list[str]
@@ -220,9 +229,16 @@ def _township_of(user: Any) -> Q:
     return Q(township_id=user.region_id[:9] + "000")
 
 
+def _unavailable(elder: Elder, error: ConfigError) -> Status[dict[str, str]]:
+    """503: the county's form cannot be read; only its elders are affected, and
+    the answer says why (the file is mended by the system administrator)."""
+    logger.error("visit form for elder %s cannot be loaded: %s", elder.pk, error)
+    return Status(503, {"detail": checklist.unavailable_words(error)})
+
+
 @router.post(
     "/visits",
-    response={200: VisitOut, 201: VisitOut, 409: ErrorOut},
+    response={200: VisitOut, 201: VisitOut, 409: ErrorOut, 503: UnavailableOut},
     summary="录入探访记录",
 )
 @decorate_view(checked_first(Perm.VISITS_RECORD))
@@ -259,6 +275,8 @@ def record_visit(request: HttpRequest, payload: VisitIn) -> Any:
         )
     except actions.VisitConflict as conflict:
         return Status(409, {"detail": str(conflict), "visit_id": conflict.visit.pk})
+    except ConfigError as error:
+        return _unavailable(elder, error)
     visit = _with_parts(Visit.objects.filter(pk=recorded.visit.pk)).get()
     return Status(201 if recorded.created else 200, _out(visit))
 
@@ -291,18 +309,28 @@ def read_visit(request: HttpRequest, visit_id: int) -> dict[str, Any]:
     return _out(_with_parts(Visit.objects.filter(pk=visit.pk)).get())
 
 
-@router.get("/visits/form/{int:elder_id}", summary="探访记录表")
+@router.get(
+    "/visits/form/{int:elder_id}",
+    response={200: dict[str, Any], 503: UnavailableOut},
+    summary="探访记录表",
+)
 @decorate_view(checked_first(Perm.VISITS_RECORD, elder=True))
-def visit_form(request: HttpRequest, elder_id: int) -> dict[str, Any]:
+def visit_form(request: HttpRequest, elder_id: int) -> Any:
     """The form the elder's visits use under the county's rules: modes, sections,
-    items and options, signatures and satisfaction, and the JSON Schema of `answers`."""
+    items and options, signatures and satisfaction, and the JSON Schema of `answers`.
+    `source` and each item's `description` are citations as written; `citation`
+    beside them is the document's title and section, for people."""
     user = access.signed_in_user(request)
     elder = access.get_elder_for(user, elder_id)
-    form = actions.checklist_for(elder)
+    try:
+        form = actions.checklist_for(elder)
+    except ConfigError as error:
+        return _unavailable(elder, error)
     return {
         "checklist": form.name,
         "title": form.title,
         "source": form.source,
+        "citation": documents.label(form.source),
         "modes": [{"value": v, "label": label} for v, label in actions.modes_for(elder, form)],
         "signatures": sorted(form.signatures),
         "satisfaction": [{"value": o.value, "label": o.label} for o in form.satisfaction],

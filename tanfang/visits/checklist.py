@@ -28,25 +28,48 @@ A choice may also be sent as its option's label ("不安全"), as a person types
 or an Excel sheet holds it; it is stored as the value. Nothing else is guessed:
 a count is a JSON integer, a need's answers are booleans.
 
-Pure Python; Django only for `ValidationError`.
+A definition file is checked against a declared schema (`ChecklistFile`, below)
+before anything of it is used: its keys, types and enumerations, then what must
+hold together (an item's option set exists, keys are unique, a safety item has
+a bad option), and every citation against the documents
+(tanfang.policy.documents). A file that fails raises `ConfigError` naming every
+problem with its path in the file (`sections[2].items[1].hazrd`), in Chinese and
+English; nothing of it is loaded. `check_all` and `lint` report the problems
+without raising.
+
+Pure Python; Django only for `ValidationError` and the enumerations of the models.
 """
 
 import re
 import tomllib
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import ValidationError as SchemaError
+
+from tanfang.care.models import HazardItem, NeedType
+from tanfang.policy import documents
+from tanfang.policy.problems import ConfigError, Problem, from_pydantic
+from tanfang.visits.models import VisitMode
 
 CHECKLISTS_DIR = Path(__file__).parent / "checklists"
 
-SIGNATURES = frozenset({"visitor", "elder"})
-TEXT_FIELDS = frozenset({"services_given", "suggestions", "notes"})
+# Who may sign, and the visit's free-text fields a form may label (tanfang.visits.models.Visit).
+SIGNATURE_LABELS = {"visitor": "探访人员签字", "elder": "被探访人签字"}
+TEXT_FIELD_LABELS = {
+    "services_given": "关爱服务情况",
+    "suggestions": "实施关爱服务建议",
+    "notes": "其他需说明的问题",
+}
+SIGNATURES = frozenset(SIGNATURE_LABELS)
+TEXT_FIELDS = frozenset(TEXT_FIELD_LABELS)
 MAX_COUNT = 99
 TEXT_MAX_LENGTH = 500
 DETAIL_MAX_LENGTH = 100
@@ -155,6 +178,344 @@ class Findings:
     bad_answers: list[str]  # every bad answer in words, for reports
 
 
+# --- The schema of a definition file ----------------------------------------------
+#
+# What `load` reads, declared: a key the schema does not know is refused (a
+# misspelt `hazrd` would otherwise be a safety item that never finds a hazard).
+
+# A longer text answer belongs in the visit's own text fields (2000 characters).
+MAX_LENGTH_LIMIT = 2000
+
+KIND_LABELS = {
+    Kind.CHOICE: "单选",
+    Kind.CHOICE_TEXT: "单选并填写说明",
+    Kind.CHOICE_COUNT: "单选并填写人数",
+    Kind.NEED: "需求（是否有、是否满足）",
+    Kind.TEXT: "文字",
+}
+
+
+def _shown(value: str) -> str:
+    # "|" separates the Chinese from the English of a validator's message.
+    return value[:40].replace("|", "｜")
+
+
+def _is_key(value: str) -> str:
+    if not _KEY.fullmatch(value):
+        raise ValueError(
+            f"代码“{_shown(value)}”应由小写英文字母、数字和下划线组成（如 gas_safety）"
+            f"|key {_shown(value)!r} is not ASCII snake_case"
+        )
+    return value
+
+
+def _is_words(value: str) -> str:
+    if not value.strip():
+        raise ValueError("不能为空|must not be empty")
+    return value
+
+
+def _is_citation(value: str) -> str:
+    try:
+        documents.parse(value)
+    except documents.CitationError as error:
+        raise ValueError(str(error)) from None
+    return value
+
+
+def _one_of(choices: Mapping[str, str], zh: str, en: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in choices:
+            listed = "、".join(f"{v}（{label}）" for v, label in choices.items())
+            raise ValueError(
+                f"“{_shown(value)}”不是{zh}，应为 {listed} 之一"
+                f"|{_shown(value)!r} is not {en}: expected one of {', '.join(choices)}"
+            )
+        return value
+
+    return check
+
+
+Key = Annotated[StrictStr, AfterValidator(_is_key)]
+Words = Annotated[StrictStr, AfterValidator(_is_words)]
+Citation = Annotated[StrictStr, AfterValidator(_is_citation)]
+KindName = Annotated[
+    StrictStr, AfterValidator(_one_of(KIND_LABELS, "项目类型（kind）", "an item kind"))
+]
+ModeName = Annotated[
+    StrictStr,
+    AfterValidator(_one_of(dict(VisitMode.choices), "探访方式（VisitMode）", "a visit mode")),
+]
+HazardName = Annotated[
+    StrictStr,
+    AfterValidator(_one_of(dict(HazardItem.choices), "隐患类别（HazardItem）", "a hazard item")),
+]
+NeedName = Annotated[
+    StrictStr,
+    AfterValidator(_one_of(dict(NeedType.choices), "需求类型（NeedType）", "a need type")),
+]
+SignatureName = Annotated[
+    StrictStr, AfterValidator(_one_of(SIGNATURE_LABELS, "签字人", "a signature"))
+]
+TextFieldName = Annotated[
+    StrictStr,
+    AfterValidator(_one_of(TEXT_FIELD_LABELS, "探访记录的文字栏", "a text field of the visit")),
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OptionEntry(_Strict):
+    value: Key
+    label: Words
+    bad: StrictBool = False
+
+
+class ItemEntry(_Strict):
+    key: Key
+    label: Words
+    kind: KindName
+    # The name of an option set of `[options]`; choice items only.
+    options: Key | None = None
+    detail_options: list[Key] = Field(default_factory=list)
+    detail_label: StrictStr = ""
+    unit: StrictStr = ""
+    required: StrictBool = False
+    hazard: HazardName | None = None
+    need_type: NeedName | None = None
+    cite: Citation
+    max_length: Annotated[StrictInt, Field(ge=1, le=MAX_LENGTH_LIMIT)] | None = None
+
+
+class SectionEntry(_Strict):
+    key: Key
+    title: Words
+    items: list[ItemEntry] = Field(min_length=1)
+
+
+class ModeEntry(_Strict):
+    value: ModeName
+    label: Words
+
+
+class TextFieldEntry(_Strict):
+    field: TextFieldName
+    label: Words
+
+
+class SatisfactionEntry(_Strict):
+    # The scale comes from a document, or it is not asked (no invented scales).
+    cite: Citation
+    options: list[OptionEntry] = Field(min_length=1)
+
+
+class ChecklistFile(_Strict):
+    """A file of `checklists/`, as declared."""
+
+    title: Words
+    source: Citation
+    signatures: list[SignatureName] = Field(default_factory=list)
+    text_fields: list[TextFieldEntry] = Field(default_factory=list)
+    modes: list[ModeEntry] = Field(min_length=1)
+    options: dict[Key, Annotated[list[OptionEntry], Field(min_length=1)]] = Field(
+        default_factory=dict
+    )
+    satisfaction: SatisfactionEntry | None = None
+    sections: list[SectionEntry] = Field(min_length=1)
+
+
+def _holds_together(file: str, data: Mapping[str, Any]) -> list[Problem]:
+    """What the schema's types cannot say: references, uniqueness, and which
+    fields go with which kind of item. Read off the file as written, beside the
+    schema, so that one reading names every problem; a part the schema refuses
+    (not a table, an unknown kind) is left to the schema's words."""
+    found: list[Problem] = []
+
+    def add(path: str, zh: str, en: str) -> None:
+        found.append(Problem(file, path, zh, en))
+
+    raw_sets = data.get("options")
+    option_sets = {
+        name: _tables(entries)
+        for name, entries in (raw_sets.items() if isinstance(raw_sets, Mapping) else ())
+        if isinstance(entries, list)
+    }
+    for name, entries in option_sets.items():
+        _check_options(entries, f"options.{name}", add)
+    satisfaction = data.get("satisfaction")
+    if isinstance(satisfaction, Mapping):
+        _check_options(_tables(satisfaction.get("options")), "satisfaction.options", add)
+    signatures = data.get("signatures")
+    if isinstance(signatures, list):
+        _unique(((f"signatures[{i}]", s) for i, s in enumerate(signatures)), "签字人", add)
+    _unique(_values(data.get("text_fields"), "text_fields", "field"), "文字栏", add)
+    _unique(_values(data.get("modes"), "modes", "value"), "探访方式", add)
+    _unique(_values(data.get("modes"), "modes", "label"), "探访方式名称", add)
+    sections = _tables(data.get("sections"))
+    _unique(_values(data.get("sections"), "sections", "key"), "部分代码", add)
+    _unique(
+        (
+            entry
+            for i, section in sections
+            for entry in _values(section.get("items"), f"sections[{i}].items", "key")
+        ),
+        "项目代码",
+        add,
+    )
+    for i, section in sections:
+        for j, item in _tables(section.get("items")):
+            _check_item(item, f"sections[{i}].items[{j}]", option_sets, add)
+    return found
+
+
+Add = Callable[[str, str, str], None]
+Table = Mapping[str, Any]
+
+
+def _tables(value: Any) -> list[tuple[int, Table]]:
+    """The tables of an array of tables, with their places in it."""
+    if not isinstance(value, list):
+        return []
+    return [(i, entry) for i, entry in enumerate(value) if isinstance(entry, Mapping)]
+
+
+def _values(value: Any, where: str, key: str) -> list[tuple[str, Any]]:
+    return [(f"{where}[{i}].{key}", entry.get(key)) for i, entry in _tables(value)]
+
+
+def _unique(entries: Iterable[tuple[str, Any]], what: str, add: Add) -> None:
+    first: dict[str, str] = {}
+    for path, value in entries:
+        if not isinstance(value, str):
+            continue
+        if value in first:
+            add(
+                path,
+                f"{what}“{_shown(value)}”重复（{first[value]} 已用过）",
+                f"{_shown(value)!r} is used twice (first at {first[value]})",
+            )
+        else:
+            first[value] = path
+
+
+def _check_options(entries: list[tuple[int, Table]], where: str, add: Add) -> None:
+    _unique(((f"{where}[{i}].value", o.get("value")) for i, o in entries), "选项值", add)
+    _unique(((f"{where}[{i}].label", o.get("label")) for i, o in entries), "选项名称", add)
+    # An answer may be sent as a value or a label: neither may mean two options.
+    values = {o.get("value") for _, o in entries}
+    for i, option in entries:
+        label = option.get("label")
+        if isinstance(label, str) and label in values and label != option.get("value"):
+            add(
+                f"{where}[{i}].label",
+                f"选项名称“{_shown(label)}”是另一个选项的值",
+                f"label {_shown(label)!r} is another option's value",
+            )
+
+
+def _check_item(
+    item: Table, where: str, option_sets: Mapping[str, list[tuple[int, Table]]], add: Add
+) -> None:
+    if item.get("kind") not in list(Kind):
+        return  # the schema names it
+    kind = Kind(item["kind"])
+    detail_options = item.get("detail_options", [])
+    if not isinstance(detail_options, list):
+        detail_options = []  # the schema names it
+    detail_label = item.get("detail_label", "")
+    if kind in (Kind.CHOICE, Kind.CHOICE_TEXT, Kind.CHOICE_COUNT):
+        if kind == Kind.CHOICE and detail_options:
+            add(
+                f"{where}.detail_options",
+                "单选项目（choice）不填写说明或人数，不能有 detail_options",
+                "a plain choice takes no detail",
+            )
+        if kind != Kind.CHOICE and "detail_options" not in item:
+            add(
+                f"{where}.detail_options",
+                f"{kind} 项目须以 detail_options 指明哪些选项要填写"
+                f"{detail_label if isinstance(detail_label, str) and detail_label else '说明'}",
+                f"a {kind} item needs detail_options",
+            )
+        options = _option_set(item, where, option_sets, add)
+        if options is not None:
+            values = {o.get("value") for _, o in options}
+            for i, value in enumerate(detail_options):
+                if isinstance(value, str) and value not in values:
+                    add(
+                        f"{where}.detail_options[{i}]",
+                        f"“{_shown(value)}”不是选项组 {item['options']} 中的选项值",
+                        f"{_shown(value)!r} is not among the options of {item['options']}",
+                    )
+            bad = any(o.get("bad") is True for _, o in options)
+            if item.get("hazard") and kind != Kind.CHOICE_COUNT and not bad:
+                add(
+                    f"{where}.hazard",
+                    f"安全项的选项组 {item['options']} 须有标为 bad = true 的选项（如“不安全”）",
+                    "a safety item needs a bad option",
+                )
+    else:
+        for key in ("options", "detail_options"):
+            if key in item:
+                add(
+                    f"{where}.{key}",
+                    f"{kind} 项目没有选项，不能有 {key}",
+                    f"a {kind} item has no {key}",
+                )
+    if "hazard" in item and kind not in (Kind.CHOICE, Kind.CHOICE_TEXT):
+        add(
+            f"{where}.hazard",
+            "只有单选项目（choice、choice_text）可以是安全项（hazard）",
+            "only a choice can be a safety item",
+        )
+    if kind == Kind.NEED and "need_type" not in item:
+        add(
+            f"{where}.need_type",
+            '需求项目（kind = "need"）须有 need_type',
+            "a need item needs need_type",
+        )
+    if kind != Kind.NEED and "need_type" in item:
+        add(
+            f"{where}.need_type",
+            '只有需求项目（kind = "need"）有 need_type',
+            "need_type goes with kind need, and only there",
+        )
+    needs_label = kind in (Kind.CHOICE_TEXT, Kind.CHOICE_COUNT, Kind.NEED)
+    if needs_label and not (isinstance(detail_label, str) and detail_label.strip()):
+        example = {Kind.CHOICE_TEXT: "疾病名称", Kind.CHOICE_COUNT: "人数", Kind.NEED: "是否满足"}
+        add(
+            f"{where}.detail_label",
+            f"{kind} 项目须有 detail_label（如“{example[kind]}”）",
+            f"a {kind} item needs detail_label",
+        )
+
+
+def _option_set(
+    item: Table, where: str, option_sets: Mapping[str, list[tuple[int, Table]]], add: Add
+) -> list[tuple[int, Table]] | None:
+    name = item.get("options")
+    if name is None:
+        add(
+            f"{where}.options",
+            "单选项目须以 options 指明选项组（[options] 中的名称）",
+            "a choice item names its option set",
+        )
+        return None
+    if not isinstance(name, str) or not _KEY.fullmatch(name):
+        return None  # the schema names it
+    if name not in option_sets:
+        known = "、".join(option_sets) or "无"
+        add(
+            f"{where}.options",
+            f"没有名为“{name}”的选项组（[options] 中有：{known}）",
+            f"unknown option set {name!r}",
+        )
+        return None
+    return option_sets[name]
+
+
 # --- Loading ---------------------------------------------------------------------
 
 
@@ -164,115 +525,131 @@ def names() -> list[str]:
 
 @cache
 def load(name: str) -> Checklist:
+    """The definition `name` of `checklists/`; ConfigError if there is none or it
+    is wrong. A valid definition is read once."""
     if name not in names():
-        raise ValueError(f"未知的探访记录表：{name}")
-    with (CHECKLISTS_DIR / f"{name}.toml").open("rb") as handle:
-        data = tomllib.load(handle)
-    return parse(name, data)
+        raise ConfigError(
+            [
+                Problem(
+                    f"{_shown(name)}.toml",
+                    "",
+                    f"没有名为 {_shown(name)} 的探访记录表",
+                    f"there is no checklist named {_shown(name)!r}",
+                )
+            ]
+        )
+    definition, problems = _read(CHECKLISTS_DIR / f"{name}.toml")
+    if definition is None:
+        raise ConfigError(problems)
+    return definition
+
+
+def check_all() -> list[Problem]:
+    """Every problem of every definition in `checklists/`; empty when all load."""
+    return [problem for path in sorted(CHECKLISTS_DIR.glob("*.toml")) for problem in lint(path)]
+
+
+def lint(path: Path) -> list[Problem]:
+    """The problems of one definition file, wherever it is (before it is put in
+    `checklists/`); empty when it would load."""
+    return _read(path)[1]
 
 
 def parse(name: str, data: Mapping[str, Any]) -> Checklist:
-    """Build a checklist from its definition; ValueError names what is wrong in it."""
+    """Build a checklist from its definition; ConfigError names every problem."""
+    definition, problems = _build(name, f"{name}.toml", data)
+    if definition is None:
+        raise ConfigError(problems)
+    return definition
 
-    def fail(message: str) -> ValueError:
-        return ValueError(f"checklist {name}: {message}")
 
+def unavailable_words(error: ConfigError) -> str:
+    """What a page or the API tells the visitor whose county's form cannot be read."""
+    return f"本县的探访记录表无法读取，暂不能录入探访：{error.words()}。请告知系统管理员。"
+
+
+_TOML_WHERE = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def _read(path: Path) -> tuple[Checklist | None, list[Problem]]:
+    file = path.name
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as error:
+        return None, [Problem(file, "", "文件无法读取", f"cannot read the file: {error.strerror}")]
+    except UnicodeDecodeError:
+        return None, [Problem(file, "", "文件不是 UTF-8 编码", "the file is not UTF-8")]
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        where = _TOML_WHERE.search(str(error))
+        place = f"第 {where.group(1)} 行第 {where.group(2)} 列" if where else "文件末尾"
+        return None, [
+            Problem(file, "", f"不是有效的 TOML：{place}有语法错误", f"invalid TOML: {error}")
+        ]
+    return _build(path.stem, file, data)
+
+
+def _build(name: str, file: str, data: Mapping[str, Any]) -> tuple[Checklist | None, list[Problem]]:
+    if not data:
+        return None, [
+            Problem(
+                file,
+                "",
+                "文件是空的（应有 title、source、modes 和 sections）",
+                "the file is empty (title, source, modes and sections expected)",
+            )
+        ]
+    spec: ChecklistFile | None = None
+    try:
+        spec = ChecklistFile.model_validate(data)
+    except SchemaError as error:
+        problems = from_pydantic(file, [dict(e) for e in error.errors()])
+    else:
+        problems = []
+    problems += _holds_together(file, data)
+    if spec is None or problems:
+        return None, problems
+    return _checklist(name, spec), []
+
+
+def _checklist(name: str, spec: ChecklistFile) -> Checklist:
     option_sets = {
-        set_name: _options(entries, f"options.{set_name}", fail)
-        for set_name, entries in data.get("options", {}).items()
+        set_name: tuple(Option(o.value, o.label, o.bad) for o in entries)
+        for set_name, entries in spec.options.items()
     }
-    sections: list[Section] = []
-    seen: set[str] = set()
-    for section in data["sections"]:
-        items: list[Item] = []
-        for raw in section["items"]:
-            item = _item(raw, option_sets, fail)
-            if item.key in seen:
-                raise fail(f"item key {item.key} is used twice")
-            seen.add(item.key)
-            items.append(item)
-        sections.append(Section(section["key"], section["title"], tuple(items)))
-    signatures = frozenset(data.get("signatures", ()))
-    if not signatures <= SIGNATURES:
-        raise fail(f"signatures must be among {sorted(SIGNATURES)}")
-    text_fields = tuple((t["field"], t["label"]) for t in data.get("text_fields", ()))
-    if not {f for f, _ in text_fields} <= TEXT_FIELDS:
-        raise fail(f"text_fields must be among {sorted(TEXT_FIELDS)}")
-    modes = tuple((m["value"], m["label"]) for m in data["modes"])
-    if not modes:
-        raise fail("no modes")
-    satisfaction = data.get("satisfaction", {})
+    satisfaction = spec.satisfaction.options if spec.satisfaction is not None else []
     return Checklist(
         name=name,
-        title=data["title"],
-        source=data["source"],
-        modes=modes,
-        sections=tuple(sections),
-        signatures=signatures,
-        satisfaction=_options(satisfaction.get("options", ()), "satisfaction", fail),
-        text_fields=text_fields,
+        title=spec.title,
+        source=spec.source,
+        modes=tuple((m.value, m.label) for m in spec.modes),
+        sections=tuple(
+            Section(s.key, s.title, tuple(_item(i, option_sets) for i in s.items))
+            for s in spec.sections
+        ),
+        signatures=frozenset(spec.signatures),
+        satisfaction=tuple(Option(o.value, o.label, o.bad) for o in satisfaction),
+        text_fields=tuple((t.field, t.label) for t in spec.text_fields),
     )
 
 
-def _options(entries: Any, where: str, fail: Callable[[str], ValueError]) -> tuple[Option, ...]:
-    options = tuple(Option(e["value"], e["label"], e.get("bad", False)) for e in entries)
-    if len({o.value for o in options}) != len(options):
-        raise fail(f"{where}: option values repeat")
-    if len({o.label for o in options}) != len(options):
-        raise fail(f"{where}: option labels repeat")
-    if {o.value for o in options} & {o.label for o in options}:
-        raise fail(f"{where}: an option's value is another's label")
-    return options
-
-
-def _item(
-    raw: Mapping[str, Any],
-    option_sets: Mapping[str, tuple[Option, ...]],
-    fail: Callable[[str], ValueError],
-) -> Item:
-    key = raw["key"]
-    if not _KEY.fullmatch(key):
-        raise fail(f"item key {key!r} is not ASCII snake_case")
-    if not raw.get("cite"):
-        raise fail(f"item {key} has no citation")
-    kind = Kind(raw["kind"])
-    options: tuple[Option, ...] = ()
-    detail_options: frozenset[str] = frozenset()
-    if kind in (Kind.CHOICE, Kind.CHOICE_TEXT, Kind.CHOICE_COUNT):
-        if raw.get("options") not in option_sets:
-            raise fail(f"item {key}: unknown option set {raw.get('options')!r}")
-        options = option_sets[raw["options"]]
-        detail_options = frozenset(raw.get("detail_options", ()))
-        if not detail_options <= {o.value for o in options}:
-            raise fail(f"item {key}: detail_options not among its options")
-        if kind != Kind.CHOICE and not detail_options:
-            raise fail(f"item {key}: a {kind} item needs detail_options")
-        if kind == Kind.CHOICE and detail_options:
-            raise fail(f"item {key}: a plain choice takes no detail")
-    elif raw.get("options") or raw.get("detail_options"):
-        raise fail(f"item {key}: a {kind} item has no options")
-    hazard = raw.get("hazard")
-    if hazard and kind not in (Kind.CHOICE, Kind.CHOICE_TEXT):
-        raise fail(f"item {key}: only a choice can be a safety item")
-    if hazard and not any(o.bad for o in options):
-        raise fail(f"item {key}: a safety item needs a bad option")
-    need_type = raw.get("need_type")
-    if (need_type is None) == (kind == Kind.NEED):
-        raise fail(f"item {key}: need_type goes with kind need, and only there")
+def _item(entry: ItemEntry, option_sets: Mapping[str, tuple[Option, ...]]) -> Item:
+    kind = Kind(entry.kind)
     default_length = DETAIL_MAX_LENGTH if kind == Kind.CHOICE_TEXT else TEXT_MAX_LENGTH
     return Item(
-        key=key,
-        label=raw["label"],
+        key=entry.key,
+        label=entry.label,
         kind=kind,
-        options=options,
-        required=raw.get("required", False),
-        hazard=hazard,
-        need_type=need_type,
-        cite=raw["cite"],
-        detail_options=detail_options,
-        detail_label=raw.get("detail_label", ""),
-        unit=raw.get("unit", ""),
-        max_length=raw.get("max_length", default_length),
+        options=option_sets[entry.options] if entry.options is not None else (),
+        required=entry.required,
+        hazard=entry.hazard,
+        need_type=entry.need_type,
+        cite=entry.cite,
+        detail_options=frozenset(entry.detail_options),
+        detail_label=entry.detail_label,
+        unit=entry.unit,
+        max_length=entry.max_length if entry.max_length is not None else default_length,
     )
 
 
@@ -479,6 +856,7 @@ def json_schema(checklist: Checklist) -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"{checklist.title}：检查项目",
         "description": f"依据 {checklist.source}。键为项目代码；未填写的非必填项可省略。",
+        "citation": documents.label(checklist.source),
         "type": "object",
         "properties": properties,
         "required": [item.key for item in checklist.items() if item.required],
@@ -487,7 +865,8 @@ def json_schema(checklist: Checklist) -> dict[str, Any]:
 
 
 def _item_schema(item: Item) -> dict[str, Any]:
-    common = {"title": item.label, "description": item.cite}
+    # `citation`: the cite as people read it, 《title》（number）section words.
+    common = {"title": item.label, "description": item.cite, "citation": documents.label(item.cite)}
     if item.kind == Kind.TEXT:
         return {**common, "type": "string", "maxLength": item.max_length}
     if item.kind == Kind.NEED:

@@ -5,17 +5,22 @@ A visit completes a task only when its day lies in the task's window (from
 mode is one the elder's rule accepts (DOMAIN.md "Visits": a home visit where the
 rule says home visit; remote modes only where the policy allows them). Inside a
 declared epidemic whose rule says so, phone and video count as home visits
-(002_8b4fd75972db9bc5.txt 二(五), 001_35a01bee4c628ebd.txt 二(五)3).
+(002_8b4fd75972db9bc5.txt 二(五), 001_35a01bee4c628ebd.txt 二(五)2).
 
-One visit completes at most one regular task (the one due first), every
-mandatory special-period task it satisfies (001_35a01bee4c628ebd.txt 二(五)
-"必须开展": the regular visit inside a festival's window is that festival's visit),
-and an extra special-period task (000_4970ff49482a0570.txt 四(二) "适当增加探访频次")
-only when it completes no regular task: an extra visit is one more visit.
+One visit completes:
 
-A follow-up (跟踪回访, tanfang.care.follow_up) open on the visit's day is completed
-like a mandatory task by a visit of one of its modes; that it was made does not
-hide why the visit falls short of the elder's regular visit.
+- at most one regular task: the one due first, and among those due together
+  the one that accepts the fewest modes (Linzi's key objects owe a home visit
+  and another visit each month, 003_fe235aaa23e67560.txt 五(二): a home visit
+  is the home visit, a call the other);
+- for each festival or declared event open on its day, one of that surge's
+  tasks, whether or not it also completed a regular task: the visit was made
+  inside the window (000_4970ff49482a0570.txt 四(二) "适当增加探访频次" is measured
+  as the surge's coverage, 001_35a01bee4c628ebd.txt 二(五)2 "必须开展" as part of
+  compliance);
+- every trigger task open on its day (a visit after the fall was recorded);
+- every follow-up (跟踪回访, tanfang.care.follow_up) open on its day; that it was
+  made does not hide why the visit falls short of the elder's regular visit.
 """
 
 from collections.abc import Iterable, Sequence
@@ -29,6 +34,13 @@ from tanfang.registry.models import Elder
 from tanfang.visits.models import TaskKind, VisitMode, VisitTask
 
 _MODE_WORDS = {str(mode): label for mode, label in MODE_LABELS.items()}
+SURGE_KINDS = frozenset({TaskKind.FESTIVAL, TaskKind.EVENT})
+
+
+def surge_of(key: str) -> str:
+    """The festival or event a surge task belongs to: "festival:重阳:2" ->
+    "festival:重阳"."""
+    return ":".join(key.split(":")[:2])
 
 
 @dataclass(frozen=True)
@@ -77,20 +89,21 @@ def decide(tasks: Sequence[VisitTask], *, mode: str, refused: bool, tier_label: 
     # Epidemic rules say so on their task (002_… 二(五)).
     remote_as_home = any(t.remote_counts_as_home for t in tasks)
     completes: list[VisitTask] = []
-    regular = next(
+    regular = sorted(
         (t for t in tasks if t.kind == TaskKind.REGULAR and mode_counts(t, mode, remote_as_home)),
-        None,
+        key=lambda t: (t.deadline, len(t.modes), t.window_start, t.pk or 0),
     )
-    if regular is not None:
-        completes.append(regular)
-    extra_taken = regular is not None
+    if regular:
+        completes.append(regular[0])
+    surges: set[str] = set()
     for task in tasks:
         if task.kind == TaskKind.REGULAR or not mode_counts(task, mode, remote_as_home):
             continue
-        if task.extra:
-            if extra_taken:
+        if task.kind in SURGE_KINDS:
+            group = surge_of(task.key)
+            if group in surges:
                 continue
-            extra_taken = True
+            surges.add(group)
         completes.append(task)
     reasons = _shortfall(tasks, completes, mode=mode, tier_label=tier_label)
     return Outcome(tuple(completes), reasons)
@@ -99,13 +112,13 @@ def decide(tasks: Sequence[VisitTask], *, mode: str, refused: bool, tier_label: 
 def _shortfall(
     tasks: Sequence[VisitTask], completes: Iterable[VisitTask], *, mode: str, tier_label: str
 ) -> tuple[str, ...]:
-    # A follow-up made is no visit under the rules.
-    done = {t.pk for t in completes if t.kind != TaskKind.FOLLOW_UP}
-    refused_by_mode = [
-        t
-        for t in tasks
-        if t.pk not in done and t.kind != TaskKind.FOLLOW_UP and mode not in t.modes
-    ]
+    # A follow-up made is no visit under the rules, and a surge visit that is
+    # not mandatory does not meet them: say why a regular visit was not made.
+    def required(task: VisitTask) -> bool:
+        return task.kind != TaskKind.FOLLOW_UP and not task.extra
+
+    done = {t.pk for t in completes if required(t)}
+    refused_by_mode = [t for t in tasks if t.pk not in done and required(t) and mode not in t.modes]
     if done or not refused_by_mode:
         return ()
     task = refused_by_mode[0]

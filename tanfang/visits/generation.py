@@ -16,9 +16,10 @@ joins mid-month is not owed the half-month that is over.
 """
 
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -35,15 +36,17 @@ from tanfang.audit.models import Action
 from tanfang.jurisdiction import tiers
 from tanfang.jurisdiction.models import DeclaredEvent
 from tanfang.policy import engine
+from tanfang.policy.changes import Change
 from tanfang.policy.engine import EventKind, Facts
 from tanfang.registry.categories import months_later
-from tanfang.registry.models import Elder, Status
+from tanfang.registry.models import Elder, LifeEvent, Status
 from tanfang.registry.queries import REVIEW_MONTHS
 from tanfang.reports import rollups
 from tanfang.visits import schedule
 from tanfang.visits.models import ExcuseReason, TaskKind, TaskState, VisitTask
-from tanfang.visits.schedule import EventSpan, TaskSpec
+from tanfang.visits.schedule import ChangeSpan, EventSpan, TaskSpec
 
+logger = logging.getLogger(__name__)
 # The current month and the next, so that the visitor's "upcoming" is listed.
 MONTHS = 2
 _BATCH = 2000
@@ -95,7 +98,10 @@ class Planner:
             .order_by("starts_on", "pk")
         ]
         self._contexts: dict[str, Context] = {}
-        self._plans: dict[tuple[Any, ...], tuple[Planned, ...]] = {}
+        self._plans: dict[tuple[Any, ...], tuple[Planned, ...] | None] = {}
+        # Profiles that cannot be read, and why: their elders keep the tasks
+        # they have, and get none made or cancelled, until the file is fixed.
+        self.broken: dict[str, str] = {}
 
     def context(self, village: str) -> Context:
         found = self._contexts.get(village)
@@ -117,34 +123,65 @@ class Planner:
         ability: str,
         health: str,
         dementia: bool,
-    ) -> tuple[Planned, ...]:
-        """Visit tasks (not the file review) of an elder with these attributes."""
+    ) -> tuple[Planned, ...] | None:
+        """Visit tasks (not the file review) of an elder with these attributes;
+        None when the rules cannot be read."""
         key = (context, tier, tier_override, ability, health, dementia)
-        found = self._plans.get(key)
-        if found is None:
-            found = self._plans[key] = self._compute(
+        if key not in self._plans:
+            self._plans[key] = self._compute(
                 context, tier_override or tier, ability, health, dementia
             )
-        return found
+        return self._plans[key]
 
     def _compute(
         self, context: Context, tier_key: str, ability: str, health: str, dementia: bool
-    ) -> tuple[Planned, ...]:
-        profile = engine.load(context.profile)
+    ) -> tuple[Planned, ...] | None:
+        if context.profile in self.broken:
+            return None
         facts = Facts(
             birth_date=_ANY_BIRTH, ability=ability or None, health=health or None, dementia=dementia
         )
         seen: set[tuple[str, date]] = set()
         planned = []
-        for year, month in self.months:
-            version = schedule.version_for_month(profile, dict(context.overrides), year, month)
-            tier = schedule.tier_of(version, tier_key)
-            rule = schedule.rule_for(version, tier, facts, date(year, month, 1))
-            for spec in schedule.tasks_for_month(rule, version, context.events, year, month):
-                if spec.window_end >= self.today and spec.identity not in seen:
-                    seen.add(spec.identity)
-                    planned.append(Planned(spec, tier.key, tier.label, context.profile))
+        try:
+            profile = engine.load(context.profile)
+            for year, month in self.months:
+                version = schedule.version_for_month(profile, dict(context.overrides), year, month)
+                tier = schedule.tier_of(version, tier_key)
+                rules = schedule.rules_for(tier, facts)
+                for spec in schedule.tasks_for_month(rules, version, context.events, year, month):
+                    if spec.window_end >= self.today and spec.identity not in seen:
+                        seen.add(spec.identity)
+                        planned.append(Planned(spec, tier.key, tier.label, context.profile))
+        except ValueError as error:  # ConfigError included
+            self.broken[context.profile] = engine.problem_of(context.profile, error)
+            logger.error("visit tasks not planned: %s: %s", context.profile, error)
+            return None
         return tuple(planned)
+
+    def triggers(self, village: str, tier_key: str, changes: Sequence[ChangeSpan]) -> list[Planned]:
+        """Trigger tasks (a visit within H hours of a fall …) owed for `changes`
+        under the rules in force today; [] when the rules cannot be read."""
+        if not changes:
+            return []
+        context = self.context(village)
+        if context.profile in self.broken:
+            return []
+        try:
+            profile = engine.load(context.profile)
+            version = schedule.version_for_month(
+                profile, dict(context.overrides), self.today.year, self.today.month
+            )
+        except ValueError as error:
+            self.broken[context.profile] = engine.problem_of(context.profile, error)
+            logger.error("trigger tasks not planned: %s: %s", context.profile, error)
+            return []
+        label = dict((t.key, t.label) for t in version.tiers).get(tier_key, "")
+        return [
+            Planned(spec, tier_key, label, context.profile)
+            for spec in schedule.trigger_tasks(version, tier_key, changes)
+            if spec.window_end >= self.today
+        ]
 
     def review(self, base: date) -> TaskSpec | None:
         """The file check due six months after `base` (the last check, or the
@@ -187,7 +224,11 @@ def generate_tasks(
         return 0
     with transaction.atomic():
         last_id = VisitTask.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        created = _insert_visit_tasks(planner, subset) + _insert_review_tasks(planner, subset)
+        created = (
+            _insert_visit_tasks(planner, subset)
+            + _insert_review_tasks(planner, subset)
+            + _insert_trigger_tasks(planner, subset)
+        )
         if created:
             record(
                 Action.TASKS_GENERATED,
@@ -217,6 +258,7 @@ _FROM_PLAN = [
     "window_start",
     "deadline",
     "window_end",
+    "month",
     "modes",
     "extra",
     "remote_counts_as_home",
@@ -234,6 +276,7 @@ def _plan_row(spec: TaskSpec, tier: str, profile: str) -> list[Any]:
         spec.window_start,
         spec.deadline,
         spec.window_end,
+        spec.month,
         json.dumps(list(spec.modes)),
         spec.extra,
         spec.remote_counts_as_home,
@@ -244,8 +287,8 @@ def _plan_row(spec: TaskSpec, tier: str, profile: str) -> list[Any]:
 
 
 _PLAN_COLUMNS = """kind varchar(20), key varchar(60), label varchar(100), window_start date,
-    deadline date, window_end date, modes text, extra boolean, remote_counts_as_home boolean,
-    tier varchar(20), profile varchar(40), cite varchar(200)"""
+    deadline date, window_end date, month date, modes text, extra boolean,
+    remote_counts_as_home boolean, tier varchar(20), profile varchar(40), cite varchar(200)"""
 
 
 def _insert_visit_tasks(planner: Planner, subset: _Subset) -> int:
@@ -265,7 +308,7 @@ def _insert_visit_tasks(planner: Planner, subset: _Subset) -> int:
         [number, *combo, *_plan_row(p.spec, p.tier, p.profile)]
         for context, number in context_ids.items()
         for combo in combos
-        for p in planner.plan(context, *combo)
+        for p in planner.plan(context, *combo) or ()
     ]
     if not plan_rows:
         return 0
@@ -298,6 +341,36 @@ def _insert_review_tasks(planner: Planner, subset: _Subset) -> int:
         join = """registry_elder e
             JOIN tanfang_gen_review p ON p.base = COALESCE(e.last_reviewed_on, e.registered_on)"""
         return _insert_select(join, "", [], subset)
+
+
+def _insert_trigger_tasks(planner: Planner, subset: _Subset) -> int:
+    """Per elder, not per plan: the few elders with a major change recorded
+    lately (a fall, a discharge …) whose rules owe a visit within hours."""
+    since = datetime.combine(planner.today - TRIGGER_LOOKBACK, time.min, tzinfo=rollups.zone())
+    with_changes = LifeEvent.objects.filter(
+        recorded_at__gte=since, withdrawn_at__isnull=True
+    ).values("elder_id")
+    elders = _active(subset).filter(consents_to_visits=True, pk__in=with_changes)
+    rows = list(elders.values("pk", "village_id", "tier", "tier_override"))
+    if not rows:
+        return 0
+    changes = recent_changes([row["pk"] for row in rows], planner.today)
+    have = set(
+        VisitTask.objects.filter(
+            elder_id__in=list(changes), kind=TaskKind.TRIGGER, cancelled_at__isnull=True
+        ).values_list("elder_id", "key", "window_start")
+    )
+    now = timezone.now()
+    new = [
+        _task(row["pk"], planned, now)
+        for row in rows
+        for planned in planner.triggers(
+            row["village_id"], row["tier_override"] or row["tier"], changes.get(row["pk"], ())
+        )
+        if (row["pk"], *planned.spec.identity) not in have
+    ]
+    VisitTask.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
 
 
 def _insert_select(join: str, where: str, params: list[Any], subset: _Subset) -> int:
@@ -428,10 +501,16 @@ class _Owed:
             return "档案核查日期变更"
         if self.tier and task.tier and task.tier != self.tier:
             return f"分级变更为“{self.tier_label}”"
+        if task.kind == TaskKind.TRIGGER:
+            return "重大变故登记已撤销，或探访规则变更"
         return self.reason
 
 
-def _owed(planner: Planner, row: dict[str, Any]) -> _Owed:
+def _owed(
+    planner: Planner, row: dict[str, Any], changes: Sequence[ChangeSpan] = ()
+) -> _Owed | None:
+    """What the elder is owed now; None when the rules cannot be read (then
+    nothing is made or cancelled)."""
     if row["status"] != Status.ACTIVE:
         return _Owed({}, f"档案状态变更为“{Status(row['status']).label}”")
     if not row["consents_to_visits"]:
@@ -446,9 +525,14 @@ def _owed(planner: Planner, row: dict[str, Any]) -> _Owed:
             row["health"],
             row["dementia"],
         )
+        if planned is None:
+            return None
         owed = _Owed({p.spec.identity: p for p in planned}, "探访规则或特殊时段变更")
         if planned:
             owed.tier, owed.tier_label = planned[0].tier, planned[0].tier_label
+        tier = row["tier_override"] or row["tier"]
+        for trigger in planner.triggers(row["village_id"], tier, changes):
+            owed.tasks[trigger.spec.identity] = trigger
     base = row["last_reviewed_on"] or row["registered_on"]
     owed.review_due = months_later(base, REVIEW_MONTHS)
     review = planner.review(base)
@@ -457,11 +541,34 @@ def _owed(planner: Planner, row: dict[str, Any]) -> _Owed:
     return owed
 
 
+# Changes recorded this long ago may still owe an open trigger task (a trigger
+# falls due at most 720 hours after, and stays open a week more).
+TRIGGER_LOOKBACK = timedelta(days=30 + schedule.TRIGGER_GRACE_DAYS + 1)
+
+
+def recent_changes(elder_ids: Sequence[int], today: date) -> dict[int, list[ChangeSpan]]:
+    """The major changes on the files of `elder_ids` (tanfang.registry.models.
+    LifeEvent, not withdrawn) recorded lately enough to owe a trigger task that
+    may still be open: a trigger runs from when the change is recorded."""
+    since = datetime.combine(today - TRIGGER_LOOKBACK, time.min, tzinfo=rollups.zone())
+    found: dict[int, list[ChangeSpan]] = {}
+    events = LifeEvent.objects.filter(
+        elder_id__in=list(elder_ids), withdrawn_at__isnull=True, recorded_at__gte=since
+    ).order_by("elder_id", "recorded_at", "pk")
+    for elder_id, pk, change, recorded_at in events.values_list(
+        "elder_id", "pk", "change", "recorded_at"
+    ):
+        found.setdefault(elder_id, []).append(ChangeSpan(pk, Change(change), recorded_at))
+    return found
+
+
 def _same(task: VisitTask, spec: TaskSpec) -> bool:
     return (
         task.kind == spec.kind
         and task.deadline == spec.deadline
         and task.window_end == spec.window_end
+        and task.month == spec.month
+        and task.due_at == spec.due_at
         and list(task.modes) == list(spec.modes)
         and task.extra == spec.extra
         and task.remote_counts_as_home == spec.remote_counts_as_home
@@ -470,10 +577,14 @@ def _same(task: VisitTask, spec: TaskSpec) -> bool:
 
 def _refresh_batch(planner: Planner, pks: list[int]) -> tuple[int, int, int]:
     today = planner.today
-    owed = {
-        row["pk"]: _owed(planner, row)
+    changes = recent_changes(pks, today)
+    found = {
+        row["pk"]: _owed(planner, row, changes.get(row["pk"], ()))
         for row in Elder.objects.filter(pk__in=pks).values(*_ELDER_COLUMNS)
     }
+    # An elder whose rules cannot be read keeps every task as it is.
+    owed = {pk: o for pk, o in found.items() if o is not None}
+    pks = list(owed)
     starts = {start for o in owed.values() for _, start in o.tasks}
     # A follow-up (跟踪回访, tanfang.care.follow_up) is owed for what was found,
     # not under the rules: no change of the rules cancels it.
@@ -533,6 +644,8 @@ def _task(elder_id: int, planned: Planned, now: Any) -> VisitTask:
         window_start=spec.window_start,
         deadline=spec.deadline,
         window_end=spec.window_end,
+        month=spec.month,
+        due_at=spec.due_at,
         modes=list(spec.modes),
         extra=spec.extra,
         remote_counts_as_home=spec.remote_counts_as_home,
@@ -579,7 +692,7 @@ def excuse_task(
     task.excuse_note = note
     task.save(update_fields=["excused_at", "excused_by", "excuse_reason", "excuse_note"])
     # An excused task is met (docs/统计口径.md).
-    rollups.refresh_elder_month(task.elder_id, task.window_start)
+    rollups.refresh_elder_month(task.elder_id, task.month)
     record(
         Action.TASK_EXCUSED,
         actor=acting_user,

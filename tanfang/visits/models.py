@@ -123,6 +123,9 @@ class TaskKind(models.TextChoices):
     FESTIVAL = "festival", "节日探访"
     EVENT = "event", "特殊时段探访"
     REVIEW = "review", "档案半年核查"
+    # A visit owed within hours of a major change recorded on the file (跌倒,
+    # 出院 …, tanfang.policy.changes), by a profile's trigger rule.
+    TRIGGER = "trigger", "重大变故后探访"
     # 跟踪回访 of a resolved need or a closed emergency (tanfang.care.actions),
     # owed on top of the rules: never part of the monthly compliance, never
     # cancelled by a refresh of the rules.
@@ -167,13 +170,25 @@ class VisitTask(models.Model):
     window_end = models.DateField("最迟日期")
     # Modes that count (tanfang.policy.engine.Mode values); empty for a review.
     modes = models.JSONField("计入的探访方式", default=list)
-    # On top of the regular visits ("适当增加", 000_4970ff49482a0570.txt 四(二)): a
-    # visit that completes a regular task does not also complete this one. A
-    # mandatory special-period visit (001_35a01bee4c628ebd.txt 二(五)) is not extra:
-    # the regular visit inside its window completes both.
+    # Asked for on top of the rules' compliance: a festival or weather visit
+    # that the documents ask to "适当增加" (000_4970ff49482a0570.txt 四(二)) counts
+    # for that surge's coverage (节日/天气探访覆盖率), never for the month's
+    # compliance. A mandatory one (001_35a01bee4c628ebd.txt 二(五)2 "必须开展") is
+    # not extra: it is part of compliance. Either is completed by any valid
+    # visit inside its window in one of its modes, the regular visit made there
+    # included.
     extra = models.BooleanField("额外探访", default=False)
     # Remote modes count as home visits inside this window (epidemic rules).
     remote_counts_as_home = models.BooleanField(default=False)
+    # The month whose figures the task counts in (its first day): a period's
+    # task in the month of its deadline (a quarter's in its last month), a
+    # festival's in the month of the festival day even when its window crosses a
+    # month end, an event's in the month its span starts, a trigger's in the
+    # month it falls due (docs/统计口径.md).
+    month = models.DateField("计入月份")
+    # A trigger's due moment ("24 hours after the fall was recorded"); the
+    # dates above hold its day.
+    due_at = models.DateTimeField("应探访时间", null=True, blank=True)
     tier = models.CharField("分级", max_length=20, blank=True)
     profile = models.CharField("适用规则", max_length=40, blank=True)
     cite = models.CharField("依据", max_length=200, blank=True)
@@ -212,6 +227,7 @@ class VisitTask(models.Model):
         indexes = [
             models.Index(fields=["elder", "window_end"], name="visits_task_elder_end"),
             models.Index(fields=["window_start", "window_end"], name="visits_task_window"),
+            models.Index(fields=["month", "elder"], name="visits_task_month"),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ read in a fixed number of queries whatever the number of rows (the pages pin
 their query counts in their tests).
 """
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -77,7 +78,8 @@ def tier_words(elder: Elder) -> tuple[str, str]:
     with its written reason wins over the computed tier and its reasons."""
     if elder.tier_override:
         labels: dict[str, str] = {}
-        if elder.tier_profile in engine.profile_names():
+        # Unreadable rules: the stored key is shown (the rules page says why).
+        with contextlib.suppress(engine.ConfigError):
             labels = dict(engine.load(elder.tier_profile).tier_keys())
         return labels.get(elder.tier_override, elder.tier_override), elder.tier_override_reason
     return elder.tier_label, "；".join(str(r) for r in elder.tier_reasons or ())

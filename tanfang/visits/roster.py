@@ -129,7 +129,7 @@ def _clean_values(
 
 
 def _check_student(kind: str, is_student: bool, school: str, errors: Errors) -> None:
-    """Students volunteering earn credits (004_1657df0ed1e05604.txt 三(二)7:
+    """Students volunteering earn credits (004_1657df0ed1e05604.txt 二(二)7:
     开展在校生志愿服务计学分活动; 000_4970ff49482a0570.txt 四(一) 九是鼓励在校学生):
     a student is a volunteer and the school is named."""
     if not is_student:

@@ -2,6 +2,7 @@
 the visit form with its "will it count" check, one visit record, and the
 village board of the liaison (DOMAIN.md "Visits", issue 5 "Phone pages")."""
 
+import logging
 import re
 from datetime import date
 from typing import Any
@@ -23,6 +24,7 @@ from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
 from tanfang.audit.actions import record
 from tanfang.audit.models import Action
+from tanfang.policy.problems import ConfigError
 from tanfang.regions.models import Level, Region
 from tanfang.registry import crypto, reveal
 from tanfang.registry.models import Elder, Status
@@ -32,6 +34,8 @@ from tanfang.visits.models import ExcuseReason, Visit, VisitMode, Visitor, Visit
 
 # On the elder's file.
 RECENT_VISITS = 5
+
+logger = logging.getLogger(__name__)
 
 
 @access.requires(Perm.VISITS_RECORD)
@@ -141,7 +145,10 @@ def visit_new(request: HttpRequest, elder_id: int) -> HttpResponse:
     elder = access.get_elder_for(user, elder_id)
     today = timezone.localdate()
     own = page_queries.visitor_of(user)
-    definition = actions.checklist_for(elder)
+    try:
+        definition = actions.checklist_for(elder)
+    except ConfigError as error:
+        return _form_unavailable(request, elder, own, error)
     open_tasks = page_queries.open_tasks_now(elder, today)
     form = VisitForm(
         request.POST if request.method == "POST" else None,
@@ -190,6 +197,17 @@ def visit_new(request: HttpRequest, elder_id: int) -> HttpResponse:
     }
     status = 200 if request.method == "GET" or conflict is None else 409
     return render(request, "visits/form.html", context, status=status)
+
+
+def _form_unavailable(
+    request: HttpRequest, elder: Elder, own: Visitor | None, error: ConfigError
+) -> HttpResponse:
+    """The county's form cannot be read: only its elders are affected, and the
+    visitor is told why instead of a server error (503: nothing is wrong with the
+    request, and the page works again once the file is mended)."""
+    logger.error("visit form for elder %s cannot be loaded: %s", elder.pk, error)
+    context = {"elder": elder, "own": own, "message": checklist.unavailable_words(error)}
+    return render(request, "visits/form_unavailable.html", context, status=503)
 
 
 def _initial_mode(
@@ -332,9 +350,12 @@ def _satisfaction_of(visit: Visit) -> str:
 
 
 def _definition(name: str) -> checklist.Checklist | None:
+    """The form a stored visit was recorded on; None if it cannot be read now (the
+    record is then shown under the fields' own names)."""
     try:
         return checklist.load(name)
-    except ValueError:
+    except ConfigError as error:
+        logger.error("visit form %s cannot be loaded: %s", name, error)
         return None
 
 

@@ -79,6 +79,7 @@ def test_it_exports_the_template_columns_and_more_with_secrets_masked(client_for
         "否",
     )
     assert (elder["失智"], elder["同意拍照"], elder["农村户籍"]) == ("否", "否", None)
+    assert elder["患有可能危及生命的慢性病"] == "否"
     assert elder["对象类型"] == "独居、失能"
     assert (elder["状态"], elder["建档日期"].date(), elder["最近核查日期"]) == (
         "在册",

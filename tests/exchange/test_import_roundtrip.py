@@ -34,6 +34,7 @@ FULL_ROW = {
     "评估来源": "乡镇卫生院",
     "健康状况": "差",
     "失智": "是",
+    "患有可能危及生命的慢性病": "是",
     "曾患病史": "高血压",
     "残疾证号": id_number(7) + "42",
     "残疾类别": "肢体残疾",
@@ -94,6 +95,7 @@ def test_it_fills_every_column_of_the_template_into_the_file(client_for, users, 
         "乡镇卫生院",
     )
     assert (elder.health, elder.dementia, elder.disease_history) == ("poor", True, "高血压")
+    assert elder.life_threatening_illness is True
     assert (elder.disability_type, elder.disability_grade) == ("physical", 2)
     assert (elder.extreme_poverty, elder.dispersed_support) == (False, False)
     assert (elder.minimum_living, elder.minimum_living_edge) == (True, False)

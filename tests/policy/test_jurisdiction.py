@@ -12,6 +12,7 @@ from tanfang.audit.models import Action, AuditEvent
 from tanfang.jurisdiction.actions import choose_profile, declare_event, end_event, override_tier
 from tanfang.jurisdiction.models import PolicyChoice
 from tanfang.jurisdiction.queries import events_for
+from tanfang.policy.problems import OverridesRefused
 from tanfang.registry.actions import confirm_categories, register_elder, update_elder
 from tanfang.registry.identity import make_id_number
 from tests.conftest import COUNTY, TOWNSHIP_A, TOWNSHIP_B, VILLAGE_A, VILLAGE_B, aware
@@ -64,15 +65,22 @@ def test_a_township_cannot_choose_and_an_open_number_is_checked(users, regions):
         choose_profile(
             acting_user=users["township_a"], region=regions[TOWNSHIP_A], profile="jining"
         )
-    with pytest.raises(ValidationError) as raised:
+    with pytest.raises(OverridesRefused) as raised:
         choose_profile(
             acting_user=users["county"],
             region=regions[COUNTY],
             profile="jining",
-            overrides={"advanced_age": 85},
+            overrides={"advanced_age": 85, "key_visits": "2"},
         )
-    assert "overrides" in raised.value.message_dict
+    assert raised.value.parameters() == [
+        ("advanced_age", "“高龄（周岁）”由文件明确规定，不能调整"),
+        ("key_visits", "“重点人群每半月探访次数”应为 1 至 4 之间的整数"),
+    ]
     assert not PolicyChoice.objects.exists()
+    # The refusal is on record, though nothing was stored.
+    refused = AuditEvent.objects.get(action=Action.POLICY_REFUSED)
+    assert (refused.actor, refused.region_code) == (users["county"], COUNTY)
+    assert refused.detail["overrides"] == {"advanced_age": "85", "key_visits": "'2'"}
 
 
 def test_a_fact_change_recomputes_the_tier(users, regions, elder):

@@ -114,7 +114,6 @@ def test_the_api_evaluates_with_overrides(client_for):
         ({"facts": {"birth_date": "yesterday"}}, "birth_date"),
         ({"facts": {"birth_date": "1950-01-01", "disability_grade": 7}}, "disability_grade"),
         ({"date": "2020-01-01"}, "date"),
-        ({"overrides": {"nonsense": 1}}, "overrides"),
     ],
 )
 def test_the_api_names_the_bad_field(client_for, change, field):
@@ -136,3 +135,35 @@ def test_the_api_names_the_bad_field(client_for, change, field):
 def test_the_api_refuses_anonymous_users(client, db):
     response = client.post("/api/v1/policy/evaluate", {}, content_type="application/json")
     assert response.status_code == 401
+
+
+# A county's numbers are checked against the profile's declaration (min/max,
+# integer, open): 400 naming the parameter and its range, never a 500 and never
+# a silently dropped test.
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"advanced_age": "85"}, "“高龄（周岁）”应为 60 至 100 之间的整数"),
+        ({"advanced_age": None}, "“高龄（周岁）”应为 60 至 100 之间的整数"),
+        ({"advanced_age": -3}, "“高龄（周岁）”应为 60 至 100 之间的整数"),
+        ({"advanced_age": True}, "“高龄（周岁）”应为 60 至 100 之间的整数"),
+        ({"festival_before": 99}, "“节日探访窗口：节前天数”应为 0 至 30 之间的整数"),
+        ({"nonsense": 1}, "不能调整的参数“nonsense”"),
+    ],
+)
+def test_the_api_refuses_bad_numbers_with_400(client_for, overrides, message):
+    body = {
+        "profile": "fujian-shishi",
+        "date": "2026-11-23",
+        "facts": {"birth_date": "1944-01-01", "categories": ["独居"]},
+        "overrides": overrides,
+    }
+
+    response = client_for("county").post(
+        "/api/v1/policy/evaluate", body, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    (detail,) = response.json()["detail"]
+    assert detail["loc"] == ["body", "payload", "overrides", next(iter(overrides))]
+    assert message in detail["msg"]

@@ -63,20 +63,29 @@ def test_every_reason_that_holds_is_given():
     assert result.reasons == ("孤寡老年人", "年满80周岁且独居", "中度以上失能")
 
 
-# jining: 004_1657df0ed1e05604.txt 二(一).
+# jining: 004_1657df0ed1e05604.txt 二(一)1–3, in the document's words.
+GENERAL = "年龄<80岁，轻度失能或身体健康"
 JINING = [
     (facts(EIGHTY_TODAY), "key", "年满80周岁"),
-    (facts(EIGHTY_TOMORROW), "general", "未满80周岁，轻度失能或健康"),
-    (facts(disability_grade=2), "key", "重度残疾（一、二级）"),
-    (facts(disability_grade=3), "general", "未满80周岁，轻度失能或健康"),
+    (facts(EIGHTY_TOMORROW), "general", GENERAL),
+    (facts(disability_grade=2), "key", "重残（残疾等级1—2级）"),
+    (facts(disability_grade=3), "general", GENERAL),
     (facts(ability="severe"), "key", "重度失能"),
     (facts(ability="complete"), "key", "完全失能"),
-    (facts(ability="bedridden"), "key", "未评估，因身体原因长期卧床（按重度失能）"),
-    (facts(dementia=True), "key", "失智"),
+    (
+        facts(ability="bedridden"),
+        "key",
+        "未开展能力评估，因身体原因长期卧床（按重度失能归类）",
+    ),
+    (facts(dementia=True), "key", "失智老年人"),
     (facts(ability="moderate"), "secondary", "中度失能"),
-    (facts(ability="impaired_mobility"), "secondary", "未评估，因身体原因行动不便（按中度失能）"),
-    (facts(ability="mild"), "general", "未满80周岁，轻度失能或健康"),
-    (facts(ability="intact"), "general", "未满80周岁，轻度失能或健康"),
+    (
+        facts(ability="impaired_mobility"),
+        "secondary",
+        "未开展能力评估，因身体原因行动不便（按中度失能归类）",
+    ),
+    (facts(ability="mild"), "general", GENERAL),
+    (facts(ability="intact"), "general", GENERAL),
 ]
 
 
@@ -107,30 +116,39 @@ def test_a_home_visit_without_consent_is_noted():
     assert any("未同意入户探访" in note for note in result.notes)
 
 
-# linzi: 003_fe235aaa23e67560.txt 五(二): 高龄独居、重残失能 key; the 20th.
+# linzi: 003_fe235aaa23e67560.txt 五(二): 高龄独居、重残失能 key — 失能 of every
+# grade, as the document does not limit it (二(五) names 失能 as such); the 20th.
 @pytest.mark.parametrize(
     ("elder", "tier"),
     [
         (facts(EIGHTY_TODAY, ["独居"]), "key"),
         (facts(EIGHTY_TOMORROW, ["独居"]), "general"),
         (facts(disability_grade=2), "key"),
+        (facts(disability_grade=3), "general"),
         (facts(ability="moderate"), "key"),
-        (facts(ability="mild"), "general"),
+        (facts(ability="mild"), "key"),
+        (facts(ability="intact"), "general"),
+        (facts(dementia=True), "general"),
     ],
 )
 def test_linzi_tiers_and_the_20th(elder, tier):
     result = engine.evaluate(engine.load("linzi"), elder, DAY)
 
     assert result.tier == tier
-    assert result.rule.deadline_day == 20
+    assert all(rule.deadline_day == 20 for rule in result.rules)
     if tier == "general":
         assert Mode.PHONE in result.rule.modes
     else:
-        assert (result.rule.count, result.rule.modes) == (2, frozenset({Mode.HOME}))
+        # 五(二)、四: 以上门巡访为主 — mostly at home: one home visit and one more
+        # at home, by phone or by video each month.
+        assert [(r.key, r.count, r.modes) for r in result.rules] == [
+            ("home", 1, frozenset({Mode.HOME})),
+            ("regular", 1, frozenset({Mode.HOME, Mode.PHONE, Mode.VIDEO})),
+        ]
 
 
 def test_national_disabled_elders_are_visited_monthly():
-    # 002_8b4fd75972db9bc5.txt 一(三): 失能老年人月探访率
+    # 002_8b4fd75972db9bc5.txt 二(四): 对失能的特殊困难老年人，每月探访关爱不少于一次
     national = engine.load("national")
 
     result = engine.evaluate(national, facts(ability="mild"), DAY)
@@ -157,10 +175,15 @@ def test_a_county_may_change_an_open_number_but_not_a_written_one():
     assert engine.evaluate(fujian, elder, DAY).tier == "key"
     changed = engine.evaluate(fujian, elder, DAY, {"advanced_age": 85})
     assert changed.tier == "general"
-    with pytest.raises(ValueError, match="不能调整"):
+    with pytest.raises(engine.ConfigError, match="fixed by the document") as fixed:
         engine.evaluate(engine.load("jining"), elder, DAY, {"advanced_age": 85})
-    with pytest.raises(ValueError, match="不能调整的参数"):
-        engine.evaluate(fujian, elder, DAY, {"nonsense": 1})
+    assert "由文件明确规定，不能调整" in fixed.value.words()
+    # A number the version does not have plays no part (it may belong to another version).
+    assert engine.evaluate(fujian, elder, DAY, {"nonsense": 1}).tier == "key"
+    for bad in ("85", None, -3, True, 85.0, 200):
+        with pytest.raises(engine.ConfigError) as refused:
+            engine.evaluate(fujian, elder, DAY, {"advanced_age": bad})
+        assert "“高龄（周岁）”应为 60 至 100 之间的整数" in refused.value.words()
 
 
 def test_every_open_number_is_marked_with_its_citation():
@@ -172,8 +195,9 @@ def test_every_open_number_is_marked_with_its_citation():
 def test_a_past_day_uses_the_version_then_in_force():
     data = {
         "title": "测试",
+        "checklist": "fujian",
         "versions": [
-            _version(date(2023, 1, 1), per="month"),
+            _version(date(2023, 10, 1), per="month"),
             _version(date(2026, 7, 1), per="half_month"),
         ],
     }
@@ -182,24 +206,82 @@ def test_a_past_day_uses_the_version_then_in_force():
     assert engine.evaluate(profile, facts(), date(2026, 6, 30)).rule.period == Period.MONTH
     assert engine.evaluate(profile, facts(), date(2026, 7, 1)).rule.period == Period.HALF_MONTH
     with pytest.raises(ValueError, match="无规则"):
-        engine.evaluate(profile, facts(), date(2022, 12, 31))
+        engine.evaluate(profile, facts(), date(2023, 9, 30))
 
 
 def _version(since, per):
     return {
         "since": since,
-        "source": "test",
+        "document": "000_4970ff49482a0570.txt",
         "tiers": [
             {
                 "key": "general",
                 "label": "一般对象",
-                "cite": "test",
+                "cite": "000_4970ff49482a0570.txt 四(二)",
                 "otherwise": "其他",
-                "visits": {"per": per, "count": 1, "modes": ["home"]},
+                "visits": [{"per": per, "count": 1, "modes": ["home"]}],
             }
         ],
-        "special": {
-            "festivals": {"kind": "extra", "cite": "test", "windows": {"春节": [7, 3]}},
-            "events": {},
+        "festivals": {
+            "mandatory": False,
+            "cite": "000_4970ff49482a0570.txt 四(二)",
+            "windows": {"春节": [7, 3]},
         },
     }
+
+
+# Each profile's first version starts on the day its document took effect
+# (the dates the documents were issued: 000_… 2023-09-28, 001_… 2023-10-30,
+# 002_… 2022-09-27, 003_… 2022-08-29, 004_… 2023-08-15).
+@pytest.mark.parametrize(
+    ("name", "since"),
+    [
+        ("fujian-shishi", date(2023, 9, 28)),
+        ("sichuan", date(2023, 10, 30)),
+        ("national", date(2022, 9, 27)),
+        ("linzi", date(2022, 8, 29)),
+        ("jining", date(2023, 8, 15)),
+    ],
+)
+def test_each_profile_starts_when_its_document_took_effect(name, since):
+    profile = engine.load(name)
+
+    assert profile.versions[0].since == since
+    assert profile.versions[0].document().effective_on == since
+
+
+def test_linzi_surges_come_from_the_national_guidance_not_its_own_document():
+    # 003_fe235aaa23e67560.txt names no festival visits; 002_8b4fd75972db9bc5.txt
+    # 二(五) applies from 2022-09-27.
+    linzi = engine.load("linzi")
+
+    first, second = linzi.versions
+    assert (first.festival_rule, dict(first.event_rules)) == (None, {})
+    assert second.since == date(2022, 9, 27)
+    assert second.festival_rule is not None
+    assert second.festival_rule.cite.startswith("002_8b4fd75972db9bc5.txt 二(五)")
+    assert not second.festival_rule.mandatory
+
+
+def test_only_sichuan_makes_festival_and_weather_visits_mandatory():
+    # 001_35a01bee4c628ebd.txt 二(五)2 必须开展; the others 适当增加.
+    for name in engine.profile_names():
+        version = engine.load(name).versions[-1]
+        assert version.festival_rule is not None
+        assert version.festival_rule.mandatory == (name == "sichuan"), name
+        weather = [version.event_rules[k] for k in ("heat", "cold", "typhoon", "flood")]
+        assert all(rule.mandatory == (name == "sichuan") for rule in weather), name
+        assert not version.event_rules[engine.EventKind.EPIDEMIC].mandatory
+
+
+def test_jining_epidemic_visits_are_home_visits():
+    # 004_1657df0ed1e05604.txt 二(四)2: 入户探访适用于受公共卫生事件等影响的老年人.
+    epidemic = engine.load("jining").versions[-1].event_rules[engine.EventKind.EPIDEMIC]
+
+    assert epidemic.modes == frozenset({Mode.HOME})
+    assert not epidemic.remote_counts_as_home
+
+
+def test_jining_uses_its_own_checklist_of_eight_service_contents():
+    # 004_1657df0ed1e05604.txt 二(三)1–8
+    assert engine.load("jining").checklist == "jining"

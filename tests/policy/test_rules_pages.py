@@ -44,10 +44,10 @@ def test_the_county_officer_switches_profiles_and_tiers_change(users, regions, c
     page = county.get(f"/elders/{elder.pk}/").content.decode()
     assert "分级：次重点人群" in page
 
-    county.post(f"/rules/?region={COUNTY}", {"profile": "linzi", "param_key_visits": "3"})
+    county.post(f"/rules/?region={COUNTY}", {"profile": "linzi", "param_key_home_visits": "3"})
     choice = PolicyChoice.objects.get(region_id=COUNTY)
-    assert (choice.profile, choice.overrides) == ("linzi", {"key_visits": 3})
-    assert "每月至少探访3次" in county.get("/rules/").content.decode()
+    assert (choice.profile, choice.overrides) == ("linzi", {"key_home_visits": 3})
+    assert "每月至少上门巡访3次" in county.get("/rules/").content.decode()
 
 
 def test_a_township_officer_cannot_post_the_choice(client_for):

@@ -101,8 +101,9 @@ def test_it_serves_the_panel_alone(client_for, setting, django_assert_num_querie
     client = client_for("township_a")
 
     # The session, the user, the OTP device, the user's region; the counters,
-    # the tasks, the reviews, the elders without a visitor; the last-seen time.
-    with django_assert_num_queries(4 + 4 + 3):
+    # the surges' counters, the tasks, the reviews, the elders without a
+    # visitor; the last-seen time.
+    with django_assert_num_queries(4 + 5 + 3):
         response = client.get("/reports/dashboard/panel/")
 
     assert response.status_code == 200
@@ -121,7 +122,7 @@ def test_it_keeps_the_dashboards_queries_whatever_the_number_of_elders(
         make_task(elder, date(2026, 11, 16), date(2026, 11, 20), date(2026, 11, 30))
     client = client_for("county")
 
-    with django_assert_num_queries(4 + 4 + 3):
+    with django_assert_num_queries(4 + 5 + 3):
         response = client.get("/reports/dashboard/")
 
     assert response.context["board"].overdue_tasks == 16

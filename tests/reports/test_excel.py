@@ -29,7 +29,9 @@ def frozen(time_machine):
 
 @pytest.fixture
 def counted(regions):
-    counter(VILLAGE_A, NOVEMBER, counted=10, visited=8, compliant=6, declined=1)
+    counter(
+        VILLAGE_A, NOVEMBER, counted=10, visited=8, compliant=6, declined=1, quarter_compliant=4
+    )
     counter(VILLAGE_B, NOVEMBER, counted=5, visited=5, compliant=5)
     counter(VILLAGE_A, date(2026, 10, 1), counted=10, visited=10, compliant=9)
     counter(VILLAGE_A, NOVEMBER, "tier:key", counted=4, visited=2, compliant=1)
@@ -180,13 +182,24 @@ def test_it_exports_the_quarter(client_for, counted):
     rows = rows_of(sheet_of(response))
     assert rows[0][0] == "石狮市 2026年第4季度 探访关爱情况调度表"
     assert rows[2][2:6] == ["10月应探访", "10月已探访", "10月探访率", "10月达标率"]
-    assert rows[2][-4:] == ["季度应探访人次", "季度已探访人次", "季度探访率", "季度达标率"]
+    assert rows[2][14:] == [
+        "季度应探访人次",
+        "季度已探访人次",
+        "季度探访率",
+        "人次达标率",
+        "11月应探访人数",
+        "季内各月均达标人数",
+        "季度达标率",
+    ]
     assert rows[3][:2] == ["灵秀镇", TOWNSHIP_A]
     assert rows[3][2:6] == [10, 10, 1.0, 0.9]
     assert rows[3][10:14] == [0, 0, "—", "—"]
-    assert rows[3][-4:] == [20, 18, 0.9, 0.75]
+    assert rows[3][14:18] == [20, 18, 0.9, 0.75]
+    # The quarter runs: its compliance is read in November, today's month.
+    assert rows[3][18:] == [10, 4, 0.4]
     assert rows[5][0] == "合计"
-    assert rows[5][-4:] == [25, 23, 0.92, 0.8]
+    assert rows[5][14:18] == [25, 23, 0.92, 0.8]
+    assert rows[5][18:] == [15, 4, pytest.approx(0.267)]
     assert exports()[0].detail == {"report": "quarter", "year": 2026, "quarter": 4}
 
 

@@ -4,7 +4,10 @@ elders registering, visits of every mode (refused ones, late ones, at the
 stroke of midnight), tasks done, excused and cancelled, tier, consent,
 category and status changes, elders moving village, heat waves declared, the
 daily task run — all through the real actions, with the clock moving — and
-then every month rebuilt from the raw rows, compared row by row.
+festival and event surges (extra or mandatory, windows within the month),
+trigger tasks due within hours and quarterly tasks made as the generation
+makes them; then every month rebuilt from the raw rows, oldest first,
+compared row by row (surges, quarter compliance and rules included).
 """
 
 from datetime import date, datetime, timedelta
@@ -33,6 +36,7 @@ from tests.reports.test_rollups import (
     tables,
     visit,
 )
+from tests.visits.factories import make_task
 
 # Each day's actions at its last minute, in Asia/Shanghai.
 START = datetime(2026, 9, 24, 23, 59, 30, tzinfo=rollups.zone())
@@ -75,6 +79,18 @@ step = st.one_of(
         st.just("categories"), elder_index, st.lists(st.sampled_from(CATEGORIES), unique=True)
     ),
     st.tuples(st.just("event"), st.integers(0, 10)),
+    # Made as the generation makes them (tests/visits/factories.py).
+    st.tuples(
+        st.just("surge"),
+        elder_index,
+        st.sampled_from(["festival:中秋", "festival:重阳", "event:7"]),
+        st.booleans(),  # extra (适当增加) or mandatory (必须开展)
+        st.integers(0, 6),  # days before today the window opens
+        st.integers(0, 8),  # its length in days after that
+        st.sampled_from([1, 1, 2]),  # visits asked
+    ),
+    st.tuples(st.just("trigger"), elder_index, st.integers(-30, 30)),  # hours from now
+    st.tuples(st.just("quarterly"), elder_index),
 )
 
 
@@ -228,6 +244,57 @@ class History:
             acting_user=self.users["county"], elder=self.elder(index), categories=categories
         )
 
+    def surge(self, index: int, key: str, extra: bool, back: int, length: int, count: int) -> None:
+        """A festival's or event's visits inside a window within the month
+        (one crossing a month end is tested in test_compliance.py: the visit
+        action refreshes the month of the window's start)."""
+        elder = self.elder(index)
+        start = max(self.today - timedelta(days=back), rollups.month_of(self.today))
+        end = min(start + timedelta(days=length), rollups.last_day(start))
+        for number in range(1, count + 1):
+            self.owe(
+                elder,
+                start,
+                end,
+                kind=TaskKind.FESTIVAL if key.startswith("festival") else TaskKind.EVENT,
+                key=key if number == 1 else f"{key}:{number}",
+                label=f"{key}探访",
+                modes=("home",) if not extra else ("home", "phone", "street", "video"),
+                extra=extra,
+                month=rollups.month_of(start),
+            )
+
+    def trigger(self, index: int, hours: int) -> None:
+        """A visit owed within hours of a fall recorded now."""
+        due = self.now + timedelta(hours=hours)
+        self.owe(
+            self.elder(index),
+            min(self.today, due.date()),
+            due.date(),
+            kind=TaskKind.TRIGGER,
+            key="trigger:fall",
+            label="跌倒后24小时内探访",
+            due_at=due,
+            month=rollups.month_of(due.date()),
+        )
+
+    def quarterly(self, index: int) -> None:
+        """A quarter's visit, counting in its last month."""
+        first = rollups.quarter_start(self.today)
+        last = rollups.last_day(date(first.year, first.month + 2, 1))
+        self.owe(self.elder(index), first, last, key="regular:9", label="本季度例行探访")
+
+    def owe(self, elder: Elder, start: date, end: date, **details: Any) -> None:
+        if VisitTask.objects.filter(
+            elder=elder, key=details.get("key", "regular:1"), window_start=start
+        ).exists():
+            return
+        task = make_task(elder, start, end, **details)
+        # As the generation does after making tasks (refresh_open_months).
+        rollups.refresh_elders(
+            [elder.pk], rollups.task_months(task.window_start, task.month, self.today)
+        )
+
     def event(self, days: int) -> None:
         # 000_4970ff49482a0570.txt 四(二): 极端天气适当增加探访频次.
         declare_event(
@@ -258,7 +325,7 @@ def test_the_recompute_gives_the_incremental_numbers(
         history.check_closed_months()
         incremental = tables()
         assert_never_negative()
-        for month in rollups.months_between(START.date(), history.today):
+        for month in rollups.months_to_recompute(START.date(), history.today, history.today):
             rollups.recompute_month(month, history.today)
         assert tables() == incremental
         transaction.set_rollback(True)
@@ -311,6 +378,9 @@ def test_the_command_rebuilds_one_month(october):
 
     assert tables() == kept
     assert out.getvalue().startswith("2026-10：2 人")
+    # And the rest of October's quarter up to this month, whose quarter
+    # compliance reads October's rows.
+    assert [line[:7] for line in out.getvalue().splitlines()] == ["2026-10", "2026-11"]
 
 
 def test_the_command_rebuilds_a_range_of_months(october):

@@ -1,7 +1,7 @@
 """Elders, visitors, assignments and tasks for the visit tests, made directly so
 that each test states the windows it is about."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from tanfang.accounts.models import User
@@ -104,7 +104,12 @@ def make_task(
     label: str = "半月上门探访",
     extra: bool = False,
     remote_counts_as_home: bool = False,
+    month: date | None = None,
+    due_at: datetime | None = None,
 ) -> VisitTask:
+    """A task as the generation makes it. `month`, whose figures it counts in,
+    is by default the month of its deadline (a period's task); a festival's is
+    the month of the festival day, an event's that of its span's start."""
     return VisitTask.objects.create(
         elder=elder,
         kind=kind,
@@ -116,6 +121,8 @@ def make_task(
         modes=list(modes),
         extra=extra,
         remote_counts_as_home=remote_counts_as_home,
+        month=month or deadline.replace(day=1),
+        due_at=due_at,
     )
 
 

@@ -100,11 +100,12 @@ def test_it_gives_linzi_elders_the_20th_as_deadline(users, regions):
 
     generate_tasks(today=TODAY)
 
+    # 五(二)、四: 以上门巡访为主 — a home visit and another visit each month.
     assert tasks_of(elder) == [
+        ("home:1", date(2026, 11, 1), date(2026, 11, 20), date(2026, 11, 30)),
         ("regular:1", date(2026, 11, 1), date(2026, 11, 20), date(2026, 11, 30)),
-        ("regular:2", date(2026, 11, 1), date(2026, 11, 20), date(2026, 11, 30)),
+        ("home:1", date(2026, 12, 1), date(2026, 12, 20), date(2026, 12, 31)),
         ("regular:1", date(2026, 12, 1), date(2026, 12, 20), date(2026, 12, 31)),
-        ("regular:2", date(2026, 12, 1), date(2026, 12, 20), date(2026, 12, 31)),
     ]
 
 
@@ -131,12 +132,21 @@ def test_it_takes_the_next_month_on_the_next_days_run(users, regions):
 
     created = generate_tasks(today=date(2026, 12, 1))
 
-    # January's visit, and 春节's (6 February 2027, its window opening on 30 January).
-    assert created == 2
-    assert tasks_of(elder)[-2:] == [
-        ("regular:1", date(2027, 1, 1), date(2027, 1, 31), date(2027, 1, 31)),
-        ("festival:春节", date(2027, 1, 30), date(2027, 2, 9), date(2027, 2, 9)),
-    ]
+    # January's visit. 春节 (6 February 2027) counts in February, whose tasks the
+    # run of 1 January makes, its window opening on 30 January.
+    assert created == 1
+    assert tasks_of(elder)[-1] == (
+        "regular:1",
+        date(2027, 1, 1),
+        date(2027, 1, 31),
+        date(2027, 1, 31),
+    )
+    generate_tasks(today=date(2027, 1, 1))
+    assert ("festival:春节", date(2027, 1, 30), date(2027, 2, 9), date(2027, 2, 9)) in tasks_of(
+        elder
+    )
+    festival = VisitTask.objects.get(elder=elder, key="festival:春节")
+    assert (festival.month, festival.extra) == (date(2027, 2, 1), True)
 
 
 def test_it_gives_no_visit_tasks_to_elders_who_left_or_decline_visits(users, regions):
@@ -219,18 +229,19 @@ def test_it_adds_sichuans_mandatory_festival_visit(users, regions):
     follow(users, "sichuan")
     elder = make(users, regions, 1, ability="intact")
 
-    generate_tasks(today=date(2026, 12, 20))
+    generate_tasks(today=date(2027, 1, 5))
 
-    festival = VisitTask.objects.get(elder=elder, kind=TaskKind.FESTIVAL)
-    assert (festival.key, festival.window_start, festival.window_end) == (
+    festival = VisitTask.objects.get(elder=elder, key="festival:春节")
+    assert (festival.key, festival.window_start, festival.window_end, festival.month) == (
         "festival:春节",
         date(2027, 1, 30),
         date(2027, 2, 9),
+        date(2027, 2, 1),
     )
     assert (festival.extra, festival.modes) == (False, ["home"])
     assert tasks_of(elder, TaskKind.REGULAR) == [
-        ("regular:1", date(2026, 12, 1), date(2026, 12, 31), date(2026, 12, 31)),
         ("regular:1", date(2027, 1, 1), date(2027, 1, 31), date(2027, 1, 31)),
+        ("regular:1", date(2027, 2, 1), date(2027, 2, 28), date(2027, 2, 28)),
     ]
 
 
@@ -277,11 +288,13 @@ def test_its_number_of_queries_does_not_grow_with_the_elders(
 ):
     # Policy choices, events, villages, attribute combinations, three temporary
     # tables (create, fill, index, drop; and ANALYZE on PostgreSQL), two inserts,
-    # the audit entry, the savepoint; then the month's rollups of the elders
-    # owed new tasks, set-based (tanfang.reports.rollups.refresh_after_generation)
-    # — here for a single elder too, which would otherwise go the Python way.
+    # the elders with a major change lately (trigger tasks), the audit entry,
+    # the savepoint; then the month's rollups of the elders owed new tasks,
+    # set-based (tanfang.reports.rollups.refresh_after_generation), with the
+    # rules version of each village's month — here for a single elder too,
+    # which would otherwise go the Python way.
     monkeypatch.setattr(rollups, "PYTHON_LIMIT", 0)
-    queries = 56 if connection.vendor == "postgresql" else 52
+    queries = 63 if connection.vendor == "postgresql" else 58
     follow(users, "fujian-shishi")
     make(users, regions, 1, ability="moderate")
     with django_assert_num_queries(queries):

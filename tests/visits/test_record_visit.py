@@ -140,8 +140,10 @@ def test_it_does_not_complete_a_task_whose_period_is_over(users, setting):
     assert task.state_on(date(2026, 11, 23)) == "missed"
 
 
-def test_an_extra_festival_visit_is_one_more_visit(users, setting):
-    # 000_4970ff49482a0570.txt 四(二): festivals add visits ("适当增加探访频次").
+def test_a_visit_in_a_festival_window_covers_the_festival_and_its_regular_task(users, setting):
+    # 000_4970ff49482a0570.txt 四(二): festivals call for more visits ("适当增加探访
+    # 频次"), measured as the festival's coverage: the home visit made inside the
+    # window is that festival's visit and the half-month's regular one.
     festival = make_task(
         setting["elder"],
         date(2026, 10, 11),
@@ -151,13 +153,52 @@ def test_an_extra_festival_visit_is_one_more_visit(users, setting):
         modes=("home", "phone", "video", "street"),
         label="重阳节探访",
         extra=True,
+        month=date(2026, 10, 1),
     )
-    visit(users, setting, visited_at=aware(2026, 10, 12, 9, 0))
-    assert VisitTask.objects.get(pk=festival.pk).done_at is None
+    second = make_task(
+        setting["elder"],
+        date(2026, 10, 11),
+        date(2026, 10, 21),
+        kind=TaskKind.FESTIVAL,
+        key="festival:重阳:2",
+        modes=("home", "phone", "video", "street"),
+        label="重阳节探访（第2次）",
+        extra=True,
+        month=date(2026, 10, 1),
+    )
 
-    visit(users, setting, uuid=uuid.UUID(int=2), mode="phone", visited_at=aware(2026, 10, 13, 9))
+    recorded = visit(users, setting, visited_at=aware(2026, 10, 12, 9, 0))
 
-    assert VisitTask.objects.get(pk=festival.pk).done_at is not None
+    assert VisitTask.objects.get(pk=festival.pk).done_by_visit == recorded.visit
+    assert VisitTask.objects.get(pk=setting["first"].pk).done_by_visit == recorded.visit
+    # One visit is one visit of the festival: a second one is asked for by the second task.
+    assert VisitTask.objects.get(pk=second.pk).done_at is None
+    phone = visit(
+        users, setting, uuid=uuid.UUID(int=2), mode="phone", visited_at=aware(2026, 10, 13, 9)
+    )
+    assert VisitTask.objects.get(pk=second.pk).done_by_visit == phone.visit
+
+
+def test_a_phone_call_in_a_festival_window_covers_it_but_not_the_home_visit(users, setting):
+    # The surge is any mode; the key elder's half-month visit is a home visit
+    # (000_4970ff49482a0570.txt 四(二)), and the visitor is told why.
+    festival = make_task(
+        setting["elder"],
+        date(2026, 10, 11),
+        date(2026, 10, 21),
+        kind=TaskKind.FESTIVAL,
+        key="festival:重阳",
+        modes=("home", "phone", "video", "street"),
+        label="重阳节探访",
+        extra=True,
+        month=date(2026, 10, 1),
+    )
+
+    recorded = visit(users, setting, mode="phone", visited_at=aware(2026, 10, 12, 9, 0))
+
+    assert VisitTask.objects.get(pk=festival.pk).done_by_visit == recorded.visit
+    assert VisitTask.objects.get(pk=setting["first"].pk).done_at is None
+    assert "电话探访不计入" in recorded.visit.not_counted_reason
 
 
 def test_a_mandatory_festival_visit_is_completed_by_the_regular_visit_in_its_window(users, setting):

@@ -77,6 +77,7 @@ def test_a_retry_storm_stores_each_visit_once(postgresql, live_server, users, re
             window_start=today - timedelta(days=1),
             deadline=today + timedelta(days=1),
             window_end=today + timedelta(days=1),
+            month=(today + timedelta(days=1)).replace(day=1),
             modes=["home"],
         )
         for e in elders

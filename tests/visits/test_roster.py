@@ -232,7 +232,7 @@ def test_it_names_every_bad_field_at_once(users, regions):
     assert set(errors) == {"name", "kind", "phone"}
 
 
-# Students (004_1657df0ed1e05604.txt 三(二)7: 开展在校生志愿服务计学分活动) --------------
+# Students (004_1657df0ed1e05604.txt 二(二)7: 开展在校生志愿服务计学分活动) --------------
 
 
 def test_it_records_a_student_volunteer_with_the_school(users, regions):

@@ -22,7 +22,7 @@ BEDRIDDEN = Facts(birth_date=date(1940, 3, 1), ability="severe", health="poor")
 def rules(profile: str, tier: str, facts: Facts = HEALTHY, year: int = 2026, month: int = 11):
     version = schedule.version_for_month(engine.load(profile), {}, year, month)
     found = schedule.tier_of(version, tier)
-    return schedule.rule_for(version, found, facts, date(year, month, 1)), version
+    return schedule.rules_for(found, facts), version
 
 
 def month(profile, tier, year, month_, facts=HEALTHY, events=(), kind=None):
@@ -66,14 +66,17 @@ def test_it_gives_a_shishi_general_elder_one_home_visit_a_month():
 
 
 def test_it_sets_linzis_deadline_on_the_20th_with_the_window_to_the_month_end():
-    # 003_fe235aaa23e67560.txt 五(二): 每月20日前完成巡访; key objects twice (default).
+    # 003_fe235aaa23e67560.txt 五(二): 每月20日前完成巡访; key objects 以上门巡访为主:
+    # a home visit and another one (default), by the 20th.
     tasks = month("linzi", "key", 2026, 11, kind=Kind.REGULAR)
 
     assert windows(tasks) == [
+        ("home:1", date(2026, 11, 1), date(2026, 11, 20), date(2026, 11, 30)),
         ("regular:1", date(2026, 11, 1), date(2026, 11, 20), date(2026, 11, 30)),
-        ("regular:2", date(2026, 11, 1), date(2026, 11, 20), date(2026, 11, 30)),
     ]
-    assert tasks[0].label == "11月例行探访（第1次，共2次）"
+    assert [t.label for t in tasks] == ["11月上门巡访", "11月巡访"]
+    assert [t.modes for t in tasks] == [("home",), ("home", "phone", "video")]
+    assert {t.month for t in tasks} == {date(2026, 11, 1)}
     general = month("linzi", "general", 2026, 11, kind=Kind.REGULAR)
     assert windows(general) == [
         ("regular:1", date(2026, 11, 1), date(2026, 11, 20), date(2026, 11, 30))
@@ -100,14 +103,15 @@ def test_it_counts_only_home_visits_for_a_jining_elder_not_in_good_health():
 
 
 def test_it_takes_the_county_numbers_for_the_open_parameters():
-    version = schedule.version_for_month(engine.load("linzi"), {"key_visits": 3}, 2026, 11)
-    rule = schedule.rule_for(version, schedule.tier_of(version, "key"), HEALTHY, date(2026, 11, 1))
+    version = schedule.version_for_month(engine.load("linzi"), {"key_home_visits": 3}, 2026, 11)
+    (home, other) = schedule.rules_for(schedule.tier_of(version, "key"), HEALTHY)
 
-    assert [t.key for t in schedule.regular_tasks(rule, 2026, 11)] == [
-        "regular:1",
-        "regular:2",
-        "regular:3",
+    assert [t.key for t in schedule.regular_tasks(home, 2026, 11)] == [
+        "home:1",
+        "home:2",
+        "home:3",
     ]
+    assert [t.key for t in schedule.regular_tasks(other, 2026, 11)] == ["regular:1"]
 
 
 def test_it_gives_an_unknown_tier_the_catch_all_rules():
@@ -178,12 +182,21 @@ def test_it_counts_n_day_periods_from_a_fixed_anchor():
     rule = VisitRule(Period.DAYS, 1, frozenset({Mode.HOME}), days=10)
 
     months = [schedule.regular_tasks(rule, *ym) for ym in [(2026, 11), (2026, 12), (2027, 1)]]
-    tasks = [t for found in months for t in found]
-    # Contiguous, ten days each, each in the month it starts in, the same on every call.
+    # A month is owed the periods that overlap it; one crossing a month end is
+    # owed by both and made once (the same key and start).
+    tasks = sorted(
+        {t.identity: t for found in months for t in found}.values(), key=lambda t: t.window_start
+    )
+    # Contiguous, ten days each, each counted in the month of its deadline, the
+    # same on every call.
     for before, after in zip(tasks, tasks[1:], strict=False):
         assert (after.window_start - before.window_end).days == 1
     assert all((t.window_end - t.window_start).days == 9 for t in tasks)
-    assert all(t.window_start.month == 11 for t in months[0])
+    assert all(t.month == date(t.deadline.year, t.deadline.month, 1) for t in tasks)
+    assert all(
+        t.window_start <= date(2026, 11, 30) and t.window_end >= date(2026, 11, 1)
+        for t in months[0]
+    )
     assert (tasks[0].window_start - schedule.DAYS_ANCHOR).days % 10 == 0
     assert schedule.regular_tasks(rule, 2026, 12) == months[1]
 
@@ -215,16 +228,18 @@ def test_it_makes_sichuans_festival_visit_mandatory_in_the_regular_modes():
     assert task.cite.startswith("001_35a01bee4c628ebd.txt 二(五)2")
 
 
-def test_it_puts_a_festival_window_crossing_months_in_the_month_it_starts():
-    # 春节 2027 is 6 February: the window opens on 30 January.
+def test_it_counts_a_festival_window_crossing_months_once_in_the_festival_days_month():
+    # 春节 2027 is 6 February: the window opens on 30 January and counts in
+    # February, once (issue: "A window that crosses a month end counts once,
+    # in the month of the festival day").
     january = month("fujian-shishi", "general", 2027, 1, kind=Kind.FESTIVAL)
     february = month("fujian-shishi", "general", 2027, 2, kind=Kind.FESTIVAL)
 
-    assert [(t.key, t.window_start, t.window_end) for t in january] == [
-        ("festival:春节", date(2027, 1, 30), date(2027, 2, 9))
+    assert january == []
+    assert [(t.key, t.window_start, t.window_end, t.month) for t in february] == [
+        ("festival:春节", date(2027, 1, 30), date(2027, 2, 9), date(2027, 2, 1)),
+        ("festival:元宵", date(2027, 2, 13), date(2027, 2, 23), date(2027, 2, 1)),
     ]
-    assert "festival:春节" not in {t.key for t in february}
-    assert [t.key for t in february] == ["festival:元宵"]
 
 
 def test_it_gives_each_festival_once_in_a_year_with_a_lunar_leap_month():
@@ -320,6 +335,7 @@ def stored(spec: TaskSpec) -> VisitTask:
         window_start=spec.window_start,
         deadline=spec.deadline,
         window_end=spec.window_end,
+        month=spec.month,
         modes=list(spec.modes),
     )
 

@@ -119,6 +119,7 @@ def test_it_leaves_done_excused_and_past_tasks_alone(users, elder):
         window_start=date(2026, 10, 1),
         deadline=date(2026, 10, 31),
         window_end=date(2026, 10, 31),
+        month=date(2026, 10, 1),
         modes=["home"],
     )
 

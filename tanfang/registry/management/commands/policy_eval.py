@@ -25,6 +25,8 @@ class Command(BaseCommand):
         try:
             profile = engine.load(options["profile"])
             profile.version_on(options["date"])
+        except engine.ConfigError as error:
+            raise CommandError(engine.problem_of(options["profile"], error)) from error
         except ValueError as error:
             raise CommandError(str(error)) from error
         out = sys.stdout

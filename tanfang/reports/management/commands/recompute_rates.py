@@ -3,7 +3,13 @@ this month by default): rebuild the monthly rollups of those months from the
 files, visits and tasks (tanfang.reports.rollups.recompute_month), each month in
 its own transaction. The numbers are the ones the actions keep current; run it
 after restoring data, after a change of the definitions, or when a daily task
-run was missed."""
+run was missed.
+
+A month's quarter compliance reads the rows of the earlier months of its
+quarter: the months are rebuilt oldest first, and the later months of the last
+one's quarter (up to this month) after it, so `--month 2026-10` rebuilds
+October, November and December (tanfang.reports.rollups.months_to_recompute).
+Start a range at the first month of a quarter to rebuild whole quarters."""
 
 import argparse
 import re
@@ -14,7 +20,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from tanfang.reports.rollups import month_of, months_between, recompute_month
+from tanfang.reports.rollups import month_of, months_to_recompute, recompute_month
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
@@ -49,7 +55,7 @@ class Command(BaseCommand):
             raise CommandError(f"起始月份 {first:%Y-%m} 晚于结束月份 {last:%Y-%m}。")
         if last > month_of(today):
             raise CommandError(f"月份 {last:%Y-%m} 尚未开始，不能统计。")
-        for month in months_between(first, last):
+        for month in months_to_recompute(first, last, today):
             started = time.perf_counter()
             result = recompute_month(month, today)
             self.stdout.write(
