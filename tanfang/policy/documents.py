@@ -17,9 +17,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-# A section: 四(二), 二(四)1, 附件4; full-width brackets are read as half-width.
+# A section: 四(二), 二(四)1, 附件4, and an item of one: 四(三)三是; full-width
+# brackets are read as half-width.
 SECTION = re.compile(
-    r"^(?:[一二三四五六七八九十]+(?:\([一二三四五六七八九十]+\)(?:[0-9]+)?)?|附件[0-9]*)$"
+    r"^(?P<section>[一二三四五六七八九十]+(?:\([一二三四五六七八九十]+\)(?:[0-9]+)?)?|附件[0-9]*)"
+    r"(?:[一二三四五六七八九十]是)?$"
 )
 
 
@@ -180,12 +182,13 @@ def parse(cite: str, extra: Iterable[Document] = ()) -> Citation:
             f"依据“{cite[:40]}”缺少条款（如 四(二)）", f"citation {cite[:40]!r} names no section"
         )
     for section in sections:
-        if not SECTION.match(section):
+        match = SECTION.match(section)
+        if match is None:
             raise CitationError(
                 f"依据“{cite[:40]}”的条款“{section}”格式不对（如 四(二)、二(四)1、附件4）",
                 f"citation {cite[:40]!r}: section {section!r} is not like 四(二), 二(四)1, 附件4",
             )
-        if document.sections and section not in document.sections:
+        if document.sections and match["section"] not in document.sections:
             raise CitationError(
                 f"{document.label()}没有条款“{section}”",
                 f"{document.key} has no section {section!r}",
@@ -194,9 +197,14 @@ def parse(cite: str, extra: Iterable[Document] = ()) -> Citation:
 
 
 def label(cite: str, extra: Iterable[Document] = ()) -> str:
-    """The citation as a person reads it; a citation that cannot be read is
-    shown as written rather than failing a page (files are checked on load)."""
-    try:
-        return parse(cite, extra).text()
-    except CitationError:
-        return cite
+    """The citation as a person reads it (several, separated by "；", each
+    read); one that cannot be read is shown as written rather than failing a
+    page (files are checked on load)."""
+    extra = tuple(extra)
+    shown = []
+    for part in cite.split("；"):
+        try:
+            shown.append(parse(part, extra).text())
+        except CitationError:
+            shown.append(part)
+    return "；".join(shown)
