@@ -562,7 +562,7 @@ def _build(
                 deadline_day=number(r.deadline_day),
                 home_needs_consent=r.home_needs_consent,
                 remote_only_if_healthy=r.remote_only_if_healthy,
-                cite=r.cite or t.cite,
+                cite=r.cite,
                 key=r.key or ("regular" if index == 0 else f"regular{index + 1}"),
                 label=r.label or "",
             )

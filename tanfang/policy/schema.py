@@ -141,7 +141,7 @@ class VisitsIn(_Strict):
     home_needs_consent: StrictBool = False
     remote_only_if_healthy: StrictBool = False
     label: Text | None = None
-    cite: Cite | None = None
+    cite: Cite
 
 
 class TierIn(_Strict):

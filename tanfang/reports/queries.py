@@ -18,7 +18,6 @@ queryset it got from `access.elders_visible_to(user)`; nothing here widens it.
 """
 
 import calendar
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -219,14 +218,19 @@ def _names(node: Node, level: Level) -> list[tuple[str, str]]:
 # --- Dimensions (全部 / 按分级 / 按对象类型) -------------------------------------------------
 
 
-@functools.cache
 def tier_labels() -> dict[str, str]:
     """Tier keys of every profile with their labels; the national words first
-    (重点对象/一般对象), then those only one scheme has (Jining's 次重点人群)."""
+    (重点对象/一般对象), then those only one scheme has (Jining's 次重点人群). A
+    profile that cannot be read adds none: its tiers are shown by their keys,
+    and every other county's reports stay as they are."""
     labels: dict[str, str] = {}
     names = sorted(engine.profile_names(), key=lambda name: (name != "national", name))
     for name in names:
-        for key, label in engine.load(name).tier_keys():
+        try:
+            keys = engine.load(name).tier_keys()
+        except engine.ConfigError:
+            continue
+        for key, label in keys:
             labels.setdefault(key, label)
     return labels
 

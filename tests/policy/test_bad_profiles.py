@@ -285,6 +285,7 @@ def test_a_broken_file_leaves_other_counties_working(two_counties, folder, clien
     assert other.get(f"/elders/{theirs.pk}/").status_code == 200
     assert VisitTask.objects.filter(elder=theirs, month=date(2026, 12, 1)).exists()
     assert client_for("supervisor").get(f"/reports/{CITY}/").status_code == 200
+    assert client_for("supervisor").get(f"/reports/{CITY}/?by=tier").status_code == 200
     assert client_for("county_other").get(f"/reports/{OTHER_COUNTY}/").status_code == 200
     assert ElderMonth.objects.filter(elder=theirs, month=date(2026, 11, 1)).exists()
     assert client_for("liaison_a").get(f"/elders/?village={VILLAGE_A}").status_code == 200

@@ -78,7 +78,7 @@ key = "quarterly"
 label = "每季探访对象"
 cite = "mouxian-2026 二"
 otherwise = "其他特殊困难老年人"
-visits = [{ per = "quarter", count = 1, modes = ["home", "phone", "video"] }]
+visits = [{ per = "quarter", count = 1, modes = ["home", "video"], cite = "mouxian-2026 三" }]
 
 [[versions.triggers]]
 changes = ["discharged", "fell"]

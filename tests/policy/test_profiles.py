@@ -219,7 +219,14 @@ def _version(since, per):
                 "label": "一般对象",
                 "cite": "000_4970ff49482a0570.txt 四(二)",
                 "otherwise": "其他",
-                "visits": [{"per": per, "count": 1, "modes": ["home"]}],
+                "visits": [
+                    {
+                        "per": per,
+                        "count": 1,
+                        "modes": ["home"],
+                        "cite": "000_4970ff49482a0570.txt 四(二)",
+                    }
+                ],
             }
         ],
         "festivals": {
