@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tanfang.policy import documents, schema
-from tanfang.policy.changes import Change
+from tanfang.policy.changes import CHANGE_LABELS, Change
 from tanfang.policy.facts import Facts
 from tanfang.policy.problems import ConfigError, OverridesRefused, Problem
 
@@ -246,8 +246,6 @@ class TriggerRule:
         return self.tiers is None or tier in self.tiers
 
     def describe(self) -> str:
-        from tanfang.policy.changes import CHANGE_LABELS
-
         changes = "、".join(CHANGE_LABELS[c] for c in Change if c in self.changes)
         modes = "、".join(MODE_LABELS[m] for m in Mode if m in self.modes)
         return f"登记{changes}后{self.within_hours}小时内探访（{modes}）"

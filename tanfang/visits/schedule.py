@@ -172,11 +172,6 @@ def rules_for(tier: Tier, facts: Facts) -> tuple[VisitRule, ...]:
     return engine.adjusted_rules(tier, facts)
 
 
-def rule_for(version: Version, tier: Tier, facts: Facts, day: date) -> VisitRule:
-    """The tier's main rule as it applies to this elder."""
-    return rules_for(tier, facts)[0]
-
-
 # --- Tasks of a month ----------------------------------------------------------------
 
 
