@@ -31,9 +31,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy tanfang
+	$(BIN)/lint-imports --no-logo
 
+# PYTEST_ARGS: more options, e.g. `make pytest PYTEST_ARGS=--database-only` (CI's PostgreSQL pass).
 pytest: $(STAMP)
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

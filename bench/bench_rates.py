@@ -168,8 +168,8 @@ def load(count: int, extra_visits: float, scope: str) -> dict[str, Any]:
     from django.db import connection, connections
 
     from tanfang.registry.models import Elder, ElderCategory, StatusChange
-    from tanfang.visits.generation import Planner
     from tanfang.visits.models import Assignment, Visit, Visitor, VisitTask
+    from tanfang.visits.planning import Planner
 
     vendor = connection.vendor
     with step("the province: 31,611 regions, profiles, events"):
@@ -466,7 +466,7 @@ ORDER BY 1"""
 def floor(month: date, with_compliance: bool) -> dict[str, tuple[int, ...]]:
     from django.db import connection
 
-    from tanfang.reports.rollups import bounds, last_day
+    from tanfang.months import bounds, last_day
 
     ops = connection.ops
     start, end = (ops.adapt_datetimefield_value(moment) for moment in bounds(month))
@@ -537,17 +537,19 @@ def median_of(label: str, action: Callable[[], object], repeat: int) -> float:
 def scenarios(loaded: dict[str, Any]) -> None:
     from django.db import connection, transaction
 
+    from tanfang import months
     from tanfang.regions.models import Level
-    from tanfang.reports import queries, rollups
+    from tanfang.reports import people, queries, rebuild, rollups, sql
+    from tanfang.reports import rows as row_rules
     from tanfang.reports.models import ElderMonth, VillageMonth
     from tanfang.visits.models import Visit
 
     vendor = connection.vendor
     month = REPORT_MONTH
-    start, end = rollups.bounds(month)
+    start, end = months.bounds(month)
     in_month = Visit.objects.filter(visited_at__gte=start, visited_at__lt=end).count()
     print(f"\n### the rollups (today = {TODAY}; {month:%Y-%m}: {in_month:,} visits)")
-    for module in (rollups, queries):
+    for module in (row_rules, sql, rebuild, rollups, queries):
         with open(module.__file__ or "", "rb") as source:
             text = source.read()
         say(
@@ -562,7 +564,7 @@ def scenarios(loaded: dict[str, Any]) -> None:
     firsts = []
     for each in MONTHS[-wanted:]:
         began = time.perf_counter()
-        result = rollups.recompute_month(each, TODAY)
+        result = rebuild.recompute_month(each, TODAY)
         firsts.append(time.perf_counter() - began)
         say(
             f"recompute_month {each:%Y-%m}, no rows yet",
@@ -581,7 +583,7 @@ def scenarios(loaded: dict[str, Any]) -> None:
     for _ in range(3):
         from_scratch()  # not timed
         began = time.perf_counter()
-        rollups.recompute_month(month, TODAY)
+        rebuild.recompute_month(month, TODAY)
         samples.append(time.perf_counter() - began)
     scratch = statistics.median(samples)
     say(
@@ -590,12 +592,12 @@ def scenarios(loaded: dict[str, Any]) -> None:
     )
     again = median_of(
         f"recompute_month {month:%Y-%m}, every row in place",
-        lambda: rollups.recompute_month(month, TODAY),
+        lambda: rebuild.recompute_month(month, TODAY),
         3,
     )
     if os.environ.get("BENCH_RATES_EXPLAIN") and vendor == "postgresql":
         explain_slow_statements(
-            lambda: rollups.recompute_month(month, TODAY),
+            lambda: rebuild.recompute_month(month, TODAY),
             "recompute_month",
             float(os.environ["BENCH_RATES_EXPLAIN"]),
         )
@@ -648,7 +650,7 @@ def scenarios(loaded: dict[str, Any]) -> None:
     missed: list[Any] = []
     median_of(
         f"village {village}: missed list (missed_elders)",
-        lambda: missed.append(queries.missed_elders(village, month)),
+        lambda: missed.append(people.missed_elders(village, month)),
         20,
     )
     say("  elders listed", f"{len(missed[-1]):9,d}")
@@ -692,16 +694,16 @@ def scenarios(loaded: dict[str, Any]) -> None:
         f"{figures[False] / by_county:9.1f}× (visit rate), "
         f"{figures[True] / by_county:.1f}× (with compliance)",
     )
-    start_at, end_at = rollups.bounds(month)
+    start_at, end_at = months.bounds(month)
     explain(
         "the floor, visit rate and compliance",
         floor_sql(vendor, True),
-        {"start": start_at, "end": end_at, "first": month, "last": rollups.last_day(month)},
+        {"start": start_at, "end": end_at, "first": month, "last": months.last_day(month)},
     )
 
     print("\n### a visit recorded now is counted at once")
     current = MONTHS[-1]
-    visited_at = rollups.bounds(current)[0] + timedelta(days=TODAY.day - 1, hours=10)
+    visited_at = months.bounds(current)[0] + timedelta(days=TODAY.day - 1, hours=10)
     unvisited = list(
         ElderMonth.objects.filter(month=current, counted=True, visited=False)
         .order_by("elder_id")

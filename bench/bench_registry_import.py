@@ -80,9 +80,9 @@ def run() -> None:
     from tanfang.exchange.models import ImportJob, Mode
     from tanfang.regions.actions import import_regions
     from tanfang.regions.models import Level, Region, in_subtree
-    from tanfang.registry.actions import register_elder
     from tanfang.registry.identity import make_id_number
     from tanfang.registry.models import Elder
+    from tanfang.registry.registration import register_elder
 
     print(f"\n## bench_registry_import: {ROWS:,} rows from the template")
     if not Region.objects.filter(code=f"{COUNTY}000000").exists():

@@ -1,7 +1,7 @@
 """A year of visits and visit tasks for the synthetic province (bench_rates).
 
 For every month, every elder active that month is owed the tasks the real
-`tanfang.visits.generation.Planner` gives their county's profile, tier and
+`tanfang.visits.planning.Planner` gives their county's profile, tier and
 facts (half-month or monthly regular visits, the festivals whose window opens
 in the month, the declared events), and the visits are drawn for those tasks:
 most on time, some late inside the window, some missed, some tasks excused, a

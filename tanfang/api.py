@@ -181,7 +181,7 @@ def _overrides_refused(request: HttpRequest, error: OverridesRefused) -> HttpRes
 
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, error: Http404) -> HttpResponse:
-    # Missing and outside the user's subtree look the same (access.get_elder_for).
+    # Missing and outside the user's subtree look the same (access.get_or_404).
     return api.create_response(request, {"detail": "未找到"}, status=404)
 
 

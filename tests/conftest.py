@@ -3,6 +3,15 @@
 The tree: 福建省 > 泉州市 > 石狮市 (the demo county) with two townships, 灵秀镇
 (村A) and 宝盖镇 (村B), and a neighbouring county 晋江市 with one township and
 one village, for outsiders at every level.
+
+The tree and the users are written once per test database (once per xdist
+worker), committed, right after the migrations; each test then runs inside a
+transaction that rolls back to them, so `regions` and `users` only read them
+(two queries) instead of writing 24 rows and hashing 14 passwords per test.
+Tests that ask for neither find them deleted inside their own transaction, so
+they still start from an empty table; a test that commits (live_server,
+transaction=True) is cleaned up by emptying every table, after which they are
+written again.
 """
 
 from collections.abc import Callable, Iterator
@@ -68,24 +77,105 @@ USERS = {
 }
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database-only",
+        action="store_true",
+        help="run only the tests that use the database (CI's second database: "
+        "the other tests do not depend on which database is configured).",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--database-only"):
+        kept, dropped = [], []
+        for item in items:
+            (kept if _uses_database(item) else dropped).append(item)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+    # The tests that commit (a live server, a browser, the retry storm) are the
+    # slowest by far; run first, they no longer leave one xdist worker busy
+    # alone at the end of the run while the other has nothing left to do.
+    items.sort(key=lambda item: not _commits(item))
+
+
+def _uses_database(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    return "_django_db_helper" in names or item.get_closest_marker("django_db") is not None
+
+
+def _commits(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    marker = item.get_closest_marker("django_db")
+    return (
+        "transactional_db" in names
+        or "live_server" in names
+        or (marker is not None and bool(marker.kwargs.get("transaction")))
+    )
+
+
+def _write_shared_rows() -> None:
+    """The fixed tree and users, those not there yet; see the module's docstring.
+
+    Only the missing ones: a database kept by --reuse-db still has them, and a
+    test that asked for `users` late (request.getfixturevalue) had them deleted."""
+    Region.objects.bulk_create(
+        [
+            Region(code=code, name=name, level=level, kind=kind, parent_id=parent)
+            for code, name, level, kind, parent in TREE
+        ],
+        ignore_conflicts=True,
+    )
+    there = set(User.objects.filter(username__in=USERS).values_list("username", flat=True))
+    for username, (role, code) in USERS.items():
+        if username not in there:
+            User.objects.create_user(
+                username, PASSWORD, full_name=username, role=role, region_id=code
+            )
+
+
+def _delete_shared_rows(*, regions_too: bool) -> None:
+    """Empty the users (and the tree) for a test that did not ask for them.
+
+    Nothing else references them yet, so one plain DELETE per table does
+    (foreign keys are checked at commit); inside the test's transaction it is
+    rolled back with the rest of the test."""
+    tables = [User._meta.db_table] + ([Region._meta.db_table] if regions_too else [])
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")  # noqa: S608
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    with django_db_blocker.unblock():
+        _write_shared_rows()
+
+
 @pytest.fixture
 def regions(db: None) -> dict[str, Region]:
-    made: dict[str, Region] = {}
-    for code, name, level, kind, parent in TREE:
-        made[code] = Region.objects.create(
-            code=code, name=name, level=level, kind=kind, parent_id=parent
-        )
-    return made
+    codes = [code for code, *_ in TREE]
+    made = Region.objects.in_bulk(codes)
+    if len(made) < len(codes):
+        _write_shared_rows()
+        made = Region.objects.in_bulk(codes)
+    return {code: made[code] for code in codes}
 
 
 @pytest.fixture
 def users(regions: dict[str, Region]) -> dict[str, User]:
-    return {
-        username: User.objects.create_user(
-            username, PASSWORD, full_name=username, role=role, region=regions[code]
-        )
-        for username, (role, code) in USERS.items()
-    }
+    # As if created now: the clock may be frozen by the test (request `now`
+    # or `frozen` before `users`), and password age counts from this moment.
+    now = timezone.now()
+    if User.objects.filter(username__in=USERS).update(
+        date_joined=now, password_changed_at=now
+    ) < len(USERS):
+        _write_shared_rows()
+    made = User.objects.in_bulk(list(USERS), field_name="username")
+    for username, (_, code) in USERS.items():
+        made[username].region = regions[code]
+    return {username: made[username] for username in USERS}
 
 
 def sign_in(client: Client, user: User, *, verified: bool = True) -> Client:
@@ -122,7 +212,8 @@ def aware(*args: int) -> datetime:
 # The audit table refuses DELETE (tanfang/audit/guard.py), but a test that
 # commits (live_server, transaction=True) is cleaned up by deleting every row of
 # every table. For those tests only, the guard is lifted just before the clean-up
-# and put back right after it; every other test runs inside the guard.
+# and put back right after it, with the shared tree and users written again;
+# every other test runs inside the guard.
 _guard_lifted = {"lifted": False}
 
 
@@ -132,11 +223,17 @@ def _audit_guard_back(django_db_blocker: Any) -> Iterator[None]:
     if _guard_lifted["lifted"]:
         with django_db_blocker.unblock():
             guard.install(connection)
+            _write_shared_rows()
         _guard_lifted["lifted"] = False
 
 
 @pytest.fixture
-def _django_db_helper(_audit_guard_back: None, _django_db_helper: None) -> Iterator[None]:
+def _django_db_helper(
+    request: pytest.FixtureRequest, _audit_guard_back: None, _django_db_helper: None
+) -> Iterator[None]:
+    wanted = request.fixturenames
+    if "users" not in wanted:
+        _delete_shared_rows(regions_too="regions" not in wanted)
     yield
     if not connection.in_atomic_block:
         guard.remove(connection)

@@ -18,6 +18,12 @@ TANFANG_REQUIRE_2FA = True
 # the threads and keep PostgreSQL from dropping the test database.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 
+# A test database is thrown away after the run: on PostgreSQL, a commit (the
+# migrations, the shared rows of tests/conftest.py, the tests that commit) need
+# not wait for its WAL to reach the disk. Durability is all this gives up.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"  # noqa: F405
+
 # Fixed field keys for the suite, so that no test writes keys into var/
 # (tests of the key files themselves set their own).
 os.environ.setdefault("TANFANG_FIELD_KEYS", "test:" + "A" * 43 + "=")

@@ -29,9 +29,9 @@ from tanfang.audit.models import AuditEvent
 from tanfang.exchange.models import ImportJob
 from tanfang.regions.models import Level, Region
 from tanfang.registry import crypto
-from tanfang.registry.actions import register_elder
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import Elder, EmergencyContact, HouseholdMember
+from tanfang.registry.registration import register_elder
 from tests.conftest import OTHER_COUNTY, TOWNSHIP_B, USERS, VILLAGE_B, sign_in
 
 # Routes ------------------------------------------------------------------------

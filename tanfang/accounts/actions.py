@@ -47,21 +47,26 @@ def create_account(
     role: str,
     region: Region,
     request: HttpRequest | None = None,
+    known_password: str | None = None,
 ) -> tuple[User, str]:
     """A new account with a one-time password that must be changed at first login.
 
-    `acting_user` is None only for `manage.py create_account`: the first
-    administrators of a deployment, made by an operator on the server where no
-    higher level exists to make them.
+    `acting_user` is None only for a command run by an operator on the server:
+    `manage.py create_account` (the first administrators of a deployment,
+    where no higher level exists to make them) and `manage.py seed_demo`,
+    whose accounts have the `known_password` the demo prints (kept as a
+    changed password, not a one-time one).
     """
     if acting_user is not None:
         _check_may_manage(acting_user, region, role)
+        if known_password is not None:
+            raise ValueError("only a command on the server sets a known password")
     check_role_fits_region(role, region)
     user = User(username=username, full_name=full_name, role=role, region=region)
     user.full_clean(exclude=["password"])
     user.save()
-    temporary = generate_temporary_password()
-    _store_password(user, temporary, temporary=True)
+    password = known_password or generate_temporary_password()
+    _store_password(user, password, temporary=known_password is None)
     detail = {"username": username, "role": role, "region": region.code}
     if acting_user is None:
         detail["via"] = "command"
@@ -73,7 +78,7 @@ def create_account(
         target=user,
         detail=detail,
     )
-    return user, temporary
+    return user, password
 
 
 @transaction.atomic

@@ -9,13 +9,12 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.http import HttpRequest
 
 from tanfang.accounts.middleware import EXPIRED_FLAG
+from tanfang.accounts.models import User
 from tanfang.audit.actions import record
 from tanfang.audit.models import Action
 
 
 def _known_region(username: str) -> str:
-    from tanfang.accounts.models import User
-
     region = User.objects.filter(username=username).values_list("region_id", flat=True).first()
     return region or ""
 

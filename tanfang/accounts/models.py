@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
@@ -67,8 +68,6 @@ class User(AbstractBaseUser):
         return required and self.policy.second_factor
 
     def password_expires_at(self) -> datetime | None:
-        from django.conf import settings
-
         if not self.policy.password_expires or self.password_changed_at is None:
             return None
         expires: datetime = self.password_changed_at + settings.TANFANG_PASSWORD_MAX_AGE

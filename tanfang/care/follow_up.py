@@ -6,13 +6,15 @@ closed, and what the visit that makes it confirms.
 is a `VisitTask` of kind FOLLOW_UP, so it appears in the visitor's lists and is
 completed by a visit like any task (tanfang.visits.counting); it is owed on top of
 the county's rules, never cancelled by their refresh, and not part of the monthly
-compliance (tanfang.reports.rollups.VISIT_KINDS).
+compliance (tanfang.visits.models.VISIT_KINDS).
 
-This module imports no actions, so that tanfang.visits.actions can call it.
+Visits writes the task (tanfang.visits.generation.open_follow_up); care says when
+it is owed and confirms the needs it was owed for. tanfang.visits.actions calls
+`confirm_follow_ups` inside the transaction that stores the visit.
 """
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 
 from django.utils import timezone
 
@@ -22,6 +24,7 @@ from tanfang.audit.models import Action
 from tanfang.care.models import Need, NeedEvent, NeedStatus
 from tanfang.policy.engine import Mode
 from tanfang.registry.models import Elder
+from tanfang.visits.generation import open_follow_up
 from tanfang.visits.models import TaskKind, Visit, VisitTask
 
 # Days from the resolution to the follow-up's deadline; after it the follow-up is
@@ -35,29 +38,25 @@ CONFIRMED_NOTE = "跟踪回访确认已解决"
 
 
 def follow_up_task_for(elder: Elder, *, key: str, label: str, day: date) -> VisitTask:
-    """A follow-up task for `elder` owed after `day`: it opens the next day, so
-    that the visit that reported the result is not the one that confirms it."""
-    start = day + timedelta(days=1)
-    deadline = day + timedelta(days=FOLLOW_UP_DAYS)
-    return VisitTask.objects.create(
-        elder=elder,
-        kind=TaskKind.FOLLOW_UP,
-        key=key[:60],
-        label=label[:100],
-        window_start=start,
-        deadline=deadline,
-        window_end=deadline + timedelta(days=FOLLOW_UP_GRACE_DAYS),
-        # Never counted in a month's figures; kept like every task's.
-        month=deadline.replace(day=1),
-        modes=list(FOLLOW_UP_MODES),
-        cite=FOLLOW_UP_CITE[:200],
+    """The follow-up task `elder` is owed after `day` (visits makes it,
+    tanfang.visits.generation.open_follow_up): it opens the next day, so that the
+    visit that reported the result is not the one that confirms it."""
+    return open_follow_up(
+        elder,
+        key=key,
+        label=label,
+        day=day,
+        days=FOLLOW_UP_DAYS,
+        grace_days=FOLLOW_UP_GRACE_DAYS,
+        modes=FOLLOW_UP_MODES,
+        cite=FOLLOW_UP_CITE,
     )
 
 
 def confirm_follow_ups(visit: Visit, tasks: Sequence[VisitTask]) -> list[Need]:
     """The needs whose follow-up task `visit` has just completed are confirmed
     resolved (inside the visit's transaction). The visitor who finds otherwise
-    reports it with `tanfang.care.actions.report_not_resolved`."""
+    reports it with `tanfang.care.needs.report_not_resolved`."""
     follow_ups = [t.pk for t in tasks if t.kind == TaskKind.FOLLOW_UP]
     if not follow_ups:
         return []

@@ -1,5 +1,6 @@
 """The forms of the closed loop's pages (tanfang/care/views.py): what the user
-types, read into the arguments of tanfang.care.actions, which do the checking
+types, read into the arguments of care's actions (tanfang.care.needs, .hazards,
+.emergencies), which do the checking
 that matters. A form refuses only what it cannot read (a date that is not one,
 a choice that is not offered); the rules are the actions'."""
 
@@ -7,25 +8,24 @@ from datetime import datetime
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 
 from tanfang.care import queries
-from tanfang.care.actions import DESCRIPTION_MAX, NEED_TRANSITIONS, NOTE_MAX
+from tanfang.care.checks import DESCRIPTION_MAX, NOTE_MAX
 from tanfang.care.models import (
     ContactMeans,
     EmergencyKind,
     EmergencyOutcome,
     EmergencySource,
-    HazardItem,
     HazardSeverity,
     HazardStatus,
     HelpNumber,
     Need,
     NeedSource,
     NeedStatus,
-    NeedType,
     StepKind,
 )
+from tanfang.care.needs import NEED_TRANSITIONS
+from tanfang.visits.findings import HazardItem, NeedType
 from tanfang.visits.forms import DATETIME_LOCAL
 from tanfang.visits.models import Visit
 
@@ -46,14 +46,6 @@ def _text(label: str, limit: int, *, rows: int = 3, required: bool = False) -> f
         max_length=limit,
         widget=forms.Textarea(attrs={"rows": rows}),
     )
-
-
-def put_back(form: forms.Form, error: ValidationError) -> None:
-    """The action's errors, keyed by its argument names, next to the fields;
-    the others (a refused state change, missing steps) above the form."""
-    for field, messages in error.message_dict.items():
-        for message in messages:
-            form.add_error(field if field in form.fields else None, message)
 
 
 # --- Raising -------------------------------------------------------------------------

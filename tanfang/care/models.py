@@ -13,35 +13,18 @@ calls, devices and departments find, followed to the end.
 """
 
 from datetime import date, datetime
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from tanfang.accounts import access
+from tanfang.accounts.models import User
+from tanfang.accounts.permissions import Perm
 from tanfang.registry.models import Elder
-
-
-class NeedType(models.TextChoices):
-    """需求类型 (DOMAIN.md "Needs, hazards, emergencies")."""
-
-    DAILY_CARE = "daily_care", "生活照料"
-    REHABILITATION = "rehabilitation", "康复护理"
-    COMPANIONSHIP = "companionship", "精神慰藉"
-    EMERGENCY_RESCUE = "emergency_rescue", "紧急救援"
-    HOME_ADAPTATION = "home_adaptation", "居家适老化改造"
-    POLICY_APPLICATION = "policy_application", "政策申请"
-    MEALS = "meals", "助餐"
-    MEDICAL = "medical", "助医"
-    BATHING = "bathing", "助浴"
-    CLEANING = "cleaning", "助洁"
-    ERRANDS = "errands", "代购/代办"
-    COUNSELLING = "counselling", "心理疏导"
-    FAMILY_RELATIONS = "family_relations", "家庭关系调适"
-    SUPPORT_DISPUTE = "support_dispute", "赡养纠纷"
-    COMMUNITY_ACTIVITY = "community_activity", "社区活动"
-    ANTI_FRAUD = "anti_fraud", "防诈骗"
-    OTHER = "other", "其他"
+from tanfang.visits.findings import HazardItem, NeedType
 
 
 class NeedSource(models.TextChoices):
@@ -62,6 +45,19 @@ class NeedStatus(models.TextChoices):
 
 # The states a need is finished in: neither overdue nor open.
 NEED_CLOSED = frozenset({NeedStatus.RESOLVED, NeedStatus.DECLINED})
+
+
+# The people querysets are generic in their model: django-stubs types
+# `.annotate()` of a custom QuerySet only so.
+_N = TypeVar("_N", bound="Need")
+
+
+class NeedQuerySet(models.QuerySet[_N, _N]):
+    def visible_to(self, user: User) -> models.QuerySet["Need"]:
+        """Needs of elders living in the user's subtree now."""
+        access.check(user, Perm.PEOPLE_VIEW)
+        needs = self.select_related("elder", "elder__village")
+        return access.scope(user, needs, "elder__village_id")
 
 
 class Need(models.Model):
@@ -96,6 +92,8 @@ class Need(models.Model):
     )
     created_at = models.DateTimeField("登记时间", default=timezone.now)
     updated_at = models.DateTimeField("更新时间", default=timezone.now)
+
+    objects = NeedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -141,18 +139,6 @@ class NeedEvent(models.Model):
         return f"{self.from_status or '—'} → {self.to_status}"
 
 
-class HazardItem(models.TextChoices):
-    """安全隐患的类别: the safety items of the visit forms (FORMS.md)."""
-
-    GAS = "gas", "燃气"
-    WATER_HEATING = "water_heating", "水暖"
-    ELECTRICITY = "electricity", "用电"
-    HOUSING = "housing", "房屋"
-    FIRE_HEATING = "fire_heating", "消防(取暖)"
-    FOOD = "food", "食品"
-    EPIDEMIC = "epidemic", "疫情防控"
-
-
 class HazardSeverity(models.TextChoices):
     ORDINARY = "ordinary", "一般"
     SERIOUS = "serious", "较大"
@@ -162,6 +148,17 @@ class HazardSeverity(models.TextChoices):
 class HazardStatus(models.TextChoices):
     OPEN = "open", "未消除"
     REMOVED = "removed", "已消除"
+
+
+_H = TypeVar("_H", bound="Hazard")
+
+
+class HazardQuerySet(models.QuerySet[_H, _H]):
+    def visible_to(self, user: User) -> models.QuerySet["Hazard"]:
+        """Hazards at the homes of elders living in the user's subtree now."""
+        access.check(user, Perm.PEOPLE_VIEW)
+        hazards = self.select_related("elder", "elder__village", "visit")
+        return access.scope(user, hazards, "elder__village_id")
 
 
 class Hazard(models.Model):
@@ -213,6 +210,8 @@ class Hazard(models.Model):
     )
     created_at = models.DateTimeField("登记时间", default=timezone.now)
 
+    objects = HazardQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = "安全隐患"
@@ -251,6 +250,17 @@ class EmergencyOutcome(models.TextChoices):
     OTHER = "other", "其他"
 
 
+_E = TypeVar("_E", bound="Emergency")
+
+
+class EmergencyQuerySet(models.QuerySet[_E, _E]):
+    def visible_to(self, user: User) -> models.QuerySet["Emergency"]:
+        """Emergencies of elders living in the user's subtree now."""
+        access.check(user, Perm.PEOPLE_VIEW)
+        emergencies = self.select_related("elder", "elder__village")
+        return access.scope(user, emergencies, "elder__village_id")
+
+
 class Emergency(models.Model):
     """应急事件: open while `closed_at` is empty; read-only once closed
     (事后做好处置情况记录归档, 001_35a01bee4c628ebd.txt 二(五)1)."""
@@ -283,6 +293,8 @@ class Emergency(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField("登记时间", default=timezone.now)
+
+    objects = EmergencyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-raised_at", "-id"]

@@ -1,5 +1,5 @@
 """What is still open, and how fast things get done: the lists of the closed loop
-for a village or a subtree, and the counts of the rate reports.
+for an elder's file, a village or a subtree, and the counts of the rate reports.
 
 Ages are whole days between the local date a thing was found (raised) and today,
 so that "7 days open" means the same on every page. Everything is filtered by
@@ -10,13 +10,14 @@ one query per list.
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from statistics import median
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.db.models import Count, F, Model, Q, QuerySet
 from django.utils import timezone
 
 from tanfang.accounts import access
 from tanfang.accounts.models import User
+from tanfang.accounts.permissions import Perm
 from tanfang.care.models import (
     NEED_CLOSED,
     Emergency,
@@ -27,6 +28,7 @@ from tanfang.care.models import (
 )
 from tanfang.policy.problems import ConfigError
 from tanfang.regions.models import PREFIX_LENGTH, in_subtree, level_of_code
+from tanfang.registry.models import Elder, Status
 from tanfang.visits import checklist
 from tanfang.visits.models import Visit
 
@@ -82,18 +84,18 @@ def village_open_items(user: User, village_code: str, today: date) -> OpenItems:
     their age (404 for a village outside the user's subtree)."""
     village = access.get_region_for(user, village_code)
     needs = (
-        access.needs_visible_to(user)
+        Need.objects.visible_to(user)
         .filter(elder__village_id=village.code)
         .exclude(status__in=NEED_CLOSED)
         .order_by("created_at", "pk")
     )
     hazards = (
-        access.hazards_visible_to(user)
+        Hazard.objects.visible_to(user)
         .filter(elder__village_id=village.code, status=HazardStatus.OPEN)
         .order_by("created_at", "pk")
     )
     emergencies = (
-        access.emergencies_visible_to(user)
+        Emergency.objects.visible_to(user)
         .filter(elder__village_id=village.code, closed_at__isnull=True)
         .order_by("raised_at", "pk")
     )
@@ -102,6 +104,30 @@ def village_open_items(user: User, village_code: str, today: date) -> OpenItems:
         hazards=[Aged(h, age_days(h.found_at, today)) for h in hazards],
         emergencies=[Aged(e, age_days(e.raised_at, today)) for e in emergencies],
     )
+
+
+def open_items_of(elder: Elder, today: date) -> OpenItems:
+    """The elder's open needs, hazards and emergencies with their age, oldest
+    first, for the top of the file (the caller has checked the elder is in the
+    user's scope; the scope follows the elder's current village). 3 queries."""
+    needs = elder.needs.exclude(status__in=NEED_CLOSED)
+    hazards = elder.hazards.filter(status=HazardStatus.OPEN).select_related("visit")
+    emergencies = elder.emergencies.filter(closed_at__isnull=True)
+    return OpenItems(
+        needs=[Aged(n, age_days(n.created_at, today)) for n in needs],
+        hazards=[Aged(h, age_days(h.found_at, today)) for h in hazards],
+        emergencies=[Aged(e, age_days(e.raised_at, today)) for e in emergencies],
+    )
+
+
+def file_context(user: User, elder: Elder, today: date) -> dict[str, Any]:
+    """The context of the file's "待办事项" section (templates/care/_file_section.html),
+    which tanfang/registry/views.py renders at the top of the elder's file."""
+    return {
+        "care": open_items_of(elder, today),
+        "may_raise": user.can(Perm.CARE_RAISE) and elder.status == Status.ACTIVE,
+        "today": today,
+    }
 
 
 def needs_in(
@@ -117,7 +143,7 @@ def needs_in(
     """Needs of the user's subtree (of `region` in it), oldest first. `status`
     OPEN_ALL is every state not finished; `min_age_days` keeps those entered at
     least that many days before `today`; `overdue` those past their due date."""
-    needs = _region(access.needs_visible_to(user), region)
+    needs = _region(Need.objects.visible_to(user), region)
     if need_type:
         needs = needs.filter(need_type=need_type)
     if status == OPEN_ALL:
@@ -147,7 +173,7 @@ def hazards_in(
     min_age_days: int | None = None,
 ) -> QuerySet[Hazard]:
     """Hazards of the user's subtree, the oldest first."""
-    hazards = _region(access.hazards_visible_to(user), region)
+    hazards = _region(Hazard.objects.visible_to(user), region)
     if item:
         hazards = hazards.filter(item=item)
     if severity:
@@ -169,7 +195,7 @@ def emergencies_in(
 ) -> QuerySet[Emergency]:
     """Emergencies of the user's subtree, `state` "open" or "closed" or both,
     the latest first."""
-    emergencies = _region(access.emergencies_visible_to(user), region)
+    emergencies = _region(Emergency.objects.visible_to(user), region)
     if kind:
         emergencies = emergencies.filter(kind=kind)
     if state == "open":

@@ -9,9 +9,7 @@ offset; a time without one is refused rather than guessed.
 
 from datetime import date, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator, ConfigDict, field_validator
@@ -27,7 +25,6 @@ from tanfang.care.models import (
     EmergencySource,
     EmergencyStep,
     Hazard,
-    HazardItem,
     HazardSeverity,
     HazardStatus,
     HelpNumber,
@@ -35,9 +32,10 @@ from tanfang.care.models import (
     NeedEvent,
     NeedSource,
     NeedStatus,
-    NeedType,
     StepKind,
 )
+from tanfang.inputs import beijing_time
+from tanfang.visits.findings import HazardItem, NeedType
 from tanfang.visits.models import Visit, VisitTask
 
 PAGE_SIZE = 50
@@ -45,14 +43,8 @@ MAX_PAGE_SIZE = 200
 _EXAMPLE_MOMENT = "2026-12-01T09:30:00+08:00"
 
 
-def _aware(value: datetime) -> datetime:
-    """A time without its zone is Beijing time, as for `POST /visits`."""
-    if timezone.is_naive(value):
-        return timezone.make_aware(value, ZoneInfo(settings.TIME_ZONE))
-    return value
-
-
-Moment = Annotated[datetime, AfterValidator(_aware)]
+# A time without its zone is Beijing time, as for `POST /visits`.
+Moment = Annotated[datetime, AfterValidator(beijing_time)]
 
 # In: filters ----------------------------------------------------------------------
 

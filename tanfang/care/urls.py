@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tanfang.care import views
+from tanfang.care import emergency_views, hazard_views, need_views, views
 
 app_name = "care"
 urlpatterns = [
@@ -16,24 +16,36 @@ urlpatterns = [
     path("elders/<int:elder_id>/hazards/new/", views.hazard_new, name="hazard_new"),
     path("elders/<int:elder_id>/emergencies/new/", views.emergency_new, name="emergency_new"),
     # One need.
-    path("needs/<int:need_id>/", views.need_detail, name="need"),
-    path("needs/<int:need_id>/measure/", views.need_measure, name="need_measure"),
-    path("needs/<int:need_id>/status/", views.need_status, name="need_status"),
-    path("needs/<int:need_id>/not-resolved/", views.need_not_resolved, name="need_not_resolved"),
+    path("needs/<int:need_id>/", need_views.need_detail, name="need"),
+    path("needs/<int:need_id>/measure/", need_views.need_measure, name="need_measure"),
+    path("needs/<int:need_id>/status/", need_views.need_status, name="need_status"),
+    path(
+        "needs/<int:need_id>/not-resolved/",
+        need_views.need_not_resolved,
+        name="need_not_resolved",
+    ),
     # One hazard.
-    path("hazards/<int:hazard_id>/", views.hazard_detail, name="hazard"),
-    path("hazards/<int:hazard_id>/edit/", views.hazard_edit, name="hazard_edit"),
-    path("hazards/<int:hazard_id>/remind/", views.hazard_remind, name="hazard_remind"),
-    path("hazards/<int:hazard_id>/remove/", views.hazard_remove, name="hazard_remove"),
-    path("hazards/<int:hazard_id>/reopen/", views.hazard_reopen, name="hazard_reopen"),
-    path("hazards/<int:hazard_id>/photo/", views.hazard_photo, name="hazard_photo"),
+    path("hazards/<int:hazard_id>/", hazard_views.hazard_detail, name="hazard"),
+    path("hazards/<int:hazard_id>/edit/", hazard_views.hazard_edit, name="hazard_edit"),
+    path("hazards/<int:hazard_id>/remind/", hazard_views.hazard_remind, name="hazard_remind"),
+    path("hazards/<int:hazard_id>/remove/", hazard_views.hazard_remove, name="hazard_remove"),
+    path("hazards/<int:hazard_id>/reopen/", hazard_views.hazard_reopen, name="hazard_reopen"),
+    path("hazards/<int:hazard_id>/photo/", hazard_views.hazard_photo, name="hazard_photo"),
     # One emergency.
-    path("emergencies/<int:emergency_id>/", views.emergency_detail, name="emergency"),
-    path("emergencies/<int:emergency_id>/steps/", views.emergency_step, name="emergency_step"),
-    path("emergencies/<int:emergency_id>/close/", views.emergency_close, name="emergency_close"),
+    path("emergencies/<int:emergency_id>/", emergency_views.emergency_detail, name="emergency"),
+    path(
+        "emergencies/<int:emergency_id>/steps/",
+        emergency_views.emergency_step,
+        name="emergency_step",
+    ),
+    path(
+        "emergencies/<int:emergency_id>/close/",
+        emergency_views.emergency_close,
+        name="emergency_close",
+    ),
     path(
         "emergencies/<int:emergency_id>/call/<int:contact_id>/",
-        views.emergency_call,
+        emergency_views.emergency_call,
         name="emergency_call",
     ),
 ]

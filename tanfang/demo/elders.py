@@ -19,18 +19,14 @@ from typing import TypeVar
 from django.db import transaction
 
 from tanfang.accounts.models import User
+from tanfang.refresh import deferred as warnings_deferred
 from tanfang.regions.models import Level, Region, in_subtree
 from tanfang.registry import categories as rules
-from tanfang.registry.actions import (
-    confirm_categories,
-    register_elder,
-    review_elder,
-    save_item,
-    warnings_deferred,
-)
+from tanfang.registry.actions import confirm_categories, review_elder, save_item
 from tanfang.registry.crypto import lookup_hash
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import Ability, Elder
+from tanfang.registry.registration import date_registered, register_elder
 
 T = TypeVar("T")
 
@@ -245,8 +241,7 @@ def _register(acting_user: User, draw: Draw, today: date) -> None:
         minimum_living=draw.flags[2] < 0.15,
         consents_to_home_visits=draw.flags[3] > 0.03,
     )
-    Elder.objects.filter(pk=elder.pk).update(registered_on=draw.opened)
-    elder.registered_on = draw.opened
+    date_registered(elder, draw.opened)
 
     def add(kind: str, **values: object) -> None:
         save_item(acting_user=acting_user, elder=elder, kind=kind, values=values)

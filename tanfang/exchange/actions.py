@@ -1,7 +1,8 @@
 """Importing and exporting the elder registry (台账): one function per use case.
 
-An import is two steps. `start_import` (in the request) checks the file as a
-whole, keeps it on an `ImportJob` and enqueues the task when that commits.
+An import is two steps. `store_import` (in the request) checks the file as a
+whole and keeps it on an `ImportJob`; `tasks.start_import` enqueues the task
+when that commits.
 `run_import` (in the worker) checks every row with the registry's rules
 (`registration.check_registration`), reporting progress as it goes, then stores
 the valid rows in one transaction together with the job's outcome and its
@@ -33,15 +34,15 @@ from tanfang.exchange import sheets
 from tanfang.exchange.columns import BY_FIELD, COLUMNS, REQUIRED, Column, Kind, is_blank
 from tanfang.exchange.models import ImportJob, Mode, State
 from tanfang.exchange.queries import Villages, ledger_rows
-from tanfang.exchange.registration import (
+from tanfang.registry import crypto
+from tanfang.registry.models import Elder
+from tanfang.registry.registration import (
     NewElder,
     active_id_hashes,
     check_registration,
     id_hash,
-    save_new_elders,
+    register_many,
 )
-from tanfang.registry import crypto
-from tanfang.registry.models import Elder
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +56,7 @@ FAILED_MESSAGE = "导入时出错，未保存任何数据。请稍后重新上�
 # Starting an import -----------------------------------------------------------------
 
 
-@transaction.atomic
-def start_import(
+def store_import(
     *,
     acting_user: User,
     data: bytes,
@@ -64,10 +64,9 @@ def start_import(
     mode: str,
     request: HttpRequest | None = None,
 ) -> ImportJob:
-    """Keep the file and queue its import; a file that cannot be imported at all
-    is refused here with a ValidationError on "file", and nothing is stored."""
-    from tanfang.exchange.tasks import import_elders
-
+    """Keep the file for its import (`tanfang.exchange.tasks.start_import`
+    queues it); a file that cannot be imported at all is refused here with a
+    ValidationError on "file", and nothing is stored."""
     access.check(acting_user, Perm.PEOPLE_CHANGE)
     if mode not in Mode.values:
         raise ValidationError({"mode": "请选择导入方式。"})
@@ -87,7 +86,6 @@ def start_import(
         user_agent=(request.META.get("HTTP_USER_AGENT", "") if request else "")[:300],
         rows_total=len(upload.rows),
     )
-    transaction.on_commit(lambda: import_elders.enqueue(job.pk))
     return job
 
 
@@ -272,7 +270,7 @@ def _store(job: ImportJob, user: User, outcome: _Outcome, now: datetime) -> int:
     new = [item for _, item in outcome.valid]
     try:
         with transaction.atomic():
-            save_new_elders(new, acting_user=user, now=now)
+            register_many(new, acting_user=user, now=now)
     except IntegrityError:
         pass
     else:
@@ -283,7 +281,7 @@ def _store(job: ImportJob, user: User, outcome: _Outcome, now: datetime) -> int:
         item.elder._state.adding = True
         try:
             with transaction.atomic():
-                save_new_elders([item], acting_user=user, now=now)
+                register_many([item], acting_user=user, now=now)
         except IntegrityError:
             if not active_id_hashes([item.elder.id_number_hash]):
                 raise

@@ -19,8 +19,8 @@ from tanfang.exchange.models import ImportJob
 from tanfang.exchange.sheets import village_choice
 from tanfang.regions.models import Level, Region
 from tanfang.registry import crypto, queries
-from tanfang.registry.forms import ALL_STATUSES
 from tanfang.registry.models import Elder
+from tanfang.registry.queries import ALL_STATUSES
 
 # Elders read per query of the export; the categories come in one more query per chunk.
 LEDGER_CHUNK = 2000

@@ -11,15 +11,17 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
+from tanfang import pages
 from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
-from tanfang.exchange import actions, sheets
+from tanfang.exchange import actions, sheets, tasks
 from tanfang.exchange.forms import UploadForm
 from tanfang.exchange.models import ImportJob
 from tanfang.exchange.queries import filtered, get_job_for, jobs_visible_to
 from tanfang.regions.models import Level
 from tanfang.registry.forms import ElderFilterForm
+from tanfang.registry.models import Elder
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RECENT_JOBS = 20
@@ -73,7 +75,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            job = actions.start_import(
+            job = tasks.start_import(
                 acting_user=user,
                 data=upload.read(),
                 file_name=upload.name or "",
@@ -81,9 +83,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
                 request=request,
             )
         except ValidationError as error:
-            for field, field_messages in error.message_dict.items():
-                for message in field_messages:
-                    form.add_error(field if field in form.fields else None, message)
+            pages.put_back(form, error)
         else:
             messages.success(
                 request, f"已上传“{job.file_name}”，共 {job.rows_total} 行，正在导入。"
@@ -129,7 +129,7 @@ def export(request: HttpRequest) -> HttpResponseBase:
     today = timezone.localdate()
     if not form.is_valid():
         return render(request, "exchange/export.html", {"form": form, "count": None})
-    elders = filtered(access.elders_visible_to(user), form.cleaned_data, today)
+    elders = filtered(Elder.objects.visible_to(user), form.cleaned_data, today)
     if request.method != "POST":
         return render(request, "exchange/export.html", {"form": form, "count": elders.count()})
     subtree = form.cleaned_data["subtree"]

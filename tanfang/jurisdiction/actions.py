@@ -1,4 +1,4 @@
-"""Choosing the rules, declaring events, overriding an elder's tier: audited."""
+"""Choosing the rules and declaring events: audited."""
 
 from datetime import date
 from typing import Any
@@ -8,12 +8,12 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from tanfang import refresh
 from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
 from tanfang.audit.actions import record
 from tanfang.audit.models import Action
-from tanfang.jurisdiction import tiers
 from tanfang.jurisdiction.models import DeclaredEvent, PolicyChoice
 from tanfang.policy import engine
 from tanfang.policy.engine import EVENT_LABELS
@@ -101,12 +101,7 @@ def _store_choice(
             "changed_at": timezone.now(),
         },
     )
-    changed = tiers.refresh_tiers(
-        Elder.objects.filter(region.subtree("village_id"), status=Status.ACTIVE),
-        timezone.localdate(),
-    )
-    # Other counts, modes or festival windows for everyone, whatever their tier.
-    generation.refresh_tasks_for(
+    changed = refresh.after_rules_changed(
         Elder.objects.filter(region.subtree("village_id"), status=Status.ACTIVE),
         timezone.localdate(),
     )
@@ -197,47 +192,9 @@ def end_event(
     return event
 
 
-@transaction.atomic
-def override_tier(
-    *,
-    acting_user: User,
-    elder: Elder,
-    tier: str,
-    reason: str,
-    request: HttpRequest | None = None,
-) -> None:
-    """An officer's tier for this elder, with a written reason, shown beside the
-    computed one; an empty `tier` returns to the computed tier."""
-    access.check(acting_user, Perm.PEOPLE_CHANGE)
-    if not access.in_scope(acting_user, elder.village_id):
-        raise PermissionDenied
-    profile, _ = tiers.choice_for(elder.village_id)
-    try:
-        allowed = dict(engine.load(profile).tier_keys())
-    except engine.ConfigError as error:
-        raise ValidationError({"tier": engine.problem_of(profile, error)}) from error
-    if tier and tier not in allowed:
-        raise ValidationError({"tier": "请选择分级。"})
-    if tier and not reason.strip():
-        raise ValidationError({"reason": "请填写调整理由。"})
-    elder.tier_override = tier
-    elder.tier_override_reason = reason.strip() if tier else ""
-    elder.tier_override_by = acting_user if tier else None
-    elder.tier_override_at = timezone.now() if tier else None
-    elder.save(
-        update_fields=[
-            "tier_override",
-            "tier_override_reason",
-            "tier_override_by",
-            "tier_override_at",
-        ]
-    )
-    generation.refresh_tasks(elder, timezone.localdate())
-    record(
-        Action.ELDER_TIER_OVERRIDDEN,
-        actor=acting_user,
-        request=request,
-        region_code=elder.village_id,
-        target=elder,
-        detail={"tier": tier, "computed": elder.tier},
-    )
+def date_choice(region: Region, *, since: date) -> None:
+    """Back-date a region's rules choice for a loaded history (the demo
+    county's past months are judged by the scheme in force then); not
+    audited, like the rest of a history load. Not for a live county: its
+    past months stay as they were reported."""
+    PolicyChoice.objects.filter(region=region).update(since=since)

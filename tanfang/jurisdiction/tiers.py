@@ -2,7 +2,7 @@
 `tanfang.policy` under the rules the elder's county follows."""
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -18,7 +18,6 @@ from tanfang.registry.models import Elder, ElderCategory
 logger = logging.getLogger(__name__)
 
 DEFAULT_PROFILE = "national"
-_TIER_FIELDS = ["tier", "tier_label", "tier_reasons", "tier_profile"]
 
 
 def ancestors_and_self(code: str) -> list[str]:
@@ -158,8 +157,9 @@ def all_choices() -> Choices:
     return _by_region(PolicyChoice.objects.all())
 
 
-def refresh_tier(elder: Elder, today: date) -> bool:
-    """Recompute one elder's tier; True when it changed."""
+def evaluate_tier(elder: Elder, today: date) -> bool:
+    """Recompute one elder's tier onto `elder` (not stored: the registry stores
+    it, `tanfang.refresh`); True when it changed."""
     profile, overrides = choice_for(elder.village_id, today)
     categories = ElderCategory.objects.filter(elder=elder, withdrawn_at__isnull=True)
     try:
@@ -170,17 +170,14 @@ def refresh_tier(elder: Elder, today: date) -> bool:
         # The stored tier stays until the county's rules can be read again.
         logger.error("tier kept: %s: %s", profile, error)
         return False
-    if not _apply(elder, result, profile):
-        return False
-    Elder.objects.filter(pk=elder.pk).update(**{k: getattr(elder, k) for k in _TIER_FIELDS})
-    return True
+    return _apply(elder, result, profile)
 
 
-def refresh_tiers(elders: QuerySet[Elder], today: date, batch: int = 1000) -> int:
-    """Recompute the tiers of many elders (a profile change, the daily run):
-    a few queries per thousand elders. Returns how many changed."""
+def changed_tiers(elders: QuerySet[Elder], today: date, batch: int = 1000) -> Iterator[list[Elder]]:
+    """The elders among `elders` whose tier changed (a profile change, the
+    daily run), with the new tier set on them, a batch at a time: a few queries
+    per thousand elders. Not stored (`tanfang.refresh` stores them)."""
     choices = all_choices()
-    changed = 0
     pks = list(elders.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(pks), batch):
         chunk = list(Elder.objects.filter(pk__in=pks[start : start + batch]))
@@ -204,11 +201,4 @@ def refresh_tiers(elders: QuerySet[Elder], today: date, batch: int = 1000) -> in
                 continue
             if _apply(elder, result, profile):
                 dirty.append(elder)
-        Elder.objects.bulk_update(dirty, _TIER_FIELDS)
-        if dirty:
-            # Another tier owes other visits.
-            from tanfang.visits.generation import refresh_tasks_for
-
-            refresh_tasks_for(Elder.objects.filter(pk__in=[e.pk for e in dirty]), today)
-        changed += len(dirty)
-    return changed
+        yield dirty

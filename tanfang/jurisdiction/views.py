@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from tanfang import pages
 from tanfang.accounts import access
 from tanfang.accounts.permissions import Perm
 from tanfang.jurisdiction import actions, tiers
@@ -127,9 +128,7 @@ def events(request: HttpRequest) -> HttpResponse:
                 try:
                     actions.declare_event(acting_user=user, region=place, request=request, **data)
                 except ValidationError as error:
-                    for field, field_messages in error.message_dict.items():
-                        for message in field_messages:
-                            form.add_error(field if field in form.fields else None, message)
+                    pages.put_back(form, error)
                 else:
                     messages.success(request, "已发布特殊时段。")
                     return redirect("jurisdiction:events")

@@ -1,29 +1,27 @@
 """Writing the elder's file: one function per use case, atomic, audited."""
 
-import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from auditlog.context import set_actor
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from tanfang import refresh
 from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
 from tanfang.audit.actions import record
 from tanfang.audit.models import Action
-from tanfang.policy.changes import CHANGE_LABELS, Change
+from tanfang.inputs import merge_errors
+from tanfang.jurisdiction import tiers
+from tanfang.policy import engine
 from tanfang.regions.models import Level, Region
-from tanfang.registry import crypto, identity
+from tanfang.registry import crypto, history, identity
 from tanfang.registry.models import (
     AssistanceItem,
     Category,
@@ -32,193 +30,16 @@ from tanfang.registry.models import (
     EmergencyContact,
     HelpReceived,
     HouseholdMember,
-    LifeEvent,
-    LifeEventSource,
     Review,
     Status,
     StatusChange,
 )
-
-# Fields of Elder that `register_elder` takes as they are; identity, contact and
-# address fields are validated and encrypted on their own.
-PLAIN_FIELDS = frozenset(
-    {
-        "ethnicity",
-        "lives_at_registration",
-        "rural_registration",
-        "ability",
-        "ability_assessed_on",
-        "ability_source",
-        "health",
-        "dementia",
-        "life_threatening_illness",
-        "disease_history",
-        "disability_type",
-        "disability_grade",
-        "extreme_poverty",
-        "dispersed_support",
-        "minimum_living",
-        "minimum_living_edge",
-        "monthly_disposable_income",
-        "income_sources",
-        "living_source",
-        "annual_income",
-        "pension_monthly",
-        "household_monthly_income",
-        "water_safe",
-        "electricity_safe",
-        "housing_safe",
-        "children_count",
-        "has_spouse",
-        "able_to_work",
-        "has_carer",
-        "children_asked_for_visits",
-        "consents_to_visits",
-        "consents_to_home_visits",
-        "consents_to_photos",
-        "other_notes",
-    }
+from tanfang.registry.registration import (
+    PLAIN_FIELDS,
+    check_village,
+    digits,
+    encrypted_or_blank,
 )
-
-
-def _check_village(acting_user: User, village: Region, field: str) -> None:
-    if village.level != Level.VILLAGE:
-        raise ValidationError({field: "请选择村(社区)一级的区划。"})
-    if not access.in_scope(acting_user, village.code):
-        raise ValidationError({field: "该村(社区)不在您的管辖范围内。"})
-
-
-def _encrypted_or_blank(value: str) -> str:
-    return crypto.encrypt(value) if value else ""
-
-
-@transaction.atomic
-def register_elder(
-    *,
-    acting_user: User,
-    id_number: str,
-    name: str,
-    village: Region,
-    phone: str = "",
-    sex: str | None = None,
-    birth_date: date | None = None,
-    residence_address: str = "",
-    registration_village: Region | None = None,
-    registration_address: str = "",
-    disability_certificate: str = "",
-    categories: Iterable[str] = (),
-    request: HttpRequest | None = None,
-    **details: Any,
-) -> Elder:
-    """A new file in the registry (000_4970ff49482a0570.txt 三(四): 逐人建立电子台账).
-
-    The ID number decides birth date and sex; typed values that disagree are an
-    error. Under-60s are refused, and so is a second active file for one ID.
-    Every error is a ValidationError keyed by the field it is about.
-    """
-    access.check(acting_user, Perm.PEOPLE_CHANGE)
-    unknown = set(details) - PLAIN_FIELDS
-    if unknown:
-        raise TypeError(f"register_elder() got unexpected fields {sorted(unknown)}")
-    errors: dict[str, list[str]] = {}
-
-    def collect(check: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return check(*args, **kwargs)
-        except ValidationError as error:
-            for field, messages in error.message_dict.items():
-                errors.setdefault(field, []).extend(messages)
-            return None
-
-    if not name.strip():
-        errors["name"] = ["请填写姓名。"]
-    parsed = collect(_parse_id, id_number)
-    if parsed is not None:
-        collect(identity.check_matches, parsed, birth_date=birth_date, sex=sex)
-        collect(_check_age, parsed.birth_date)
-        if Elder.objects.filter(
-            id_number_hash=crypto.lookup_hash(parsed.number, kind="id"), status=Status.ACTIVE
-        ).exists():
-            errors.setdefault("id_number", []).append("该身份证号码已有在册档案，请勿重复登记。")
-    normal_phone = collect(_parse_phone, phone) if phone else ""
-    collect(_check_village, acting_user, village, "village")
-    if registration_village is not None:
-        collect(_check_village_level, registration_village)
-    bad_categories = [c for c in categories if c not in Category.values]
-    if bad_categories:
-        errors["categories"] = [f"未知的对象类型：{'、'.join(bad_categories)}"]
-    if errors:
-        raise ValidationError(errors)
-
-    elder = Elder(
-        name=name.strip(),
-        sex=parsed.sex,
-        birth_date=parsed.birth_date,
-        id_number_token=crypto.encrypt(parsed.number),
-        id_number_hash=crypto.lookup_hash(parsed.number, kind="id"),
-        id_last4_hash=crypto.lookup_hash(parsed.number[-4:], kind="id_last4"),
-        phone_token=_encrypted_or_blank(normal_phone),
-        phone_hash=crypto.lookup_hash(normal_phone, kind="phone") if normal_phone else "",
-        phone_last4=_digits(normal_phone)[-4:],
-        village=village,
-        residence_address_token=_encrypted_or_blank(residence_address.strip()),
-        registration_village=registration_village,
-        registration_address_token=_encrypted_or_blank(registration_address.strip()),
-        disability_certificate_token=_encrypted_or_blank(disability_certificate.strip()),
-        registered_by=acting_user,
-        consent_recorded_by=acting_user,
-        consent_recorded_at=timezone.now(),
-        **details,
-    )
-    elder.full_clean(exclude=["registered_on"])
-    now = timezone.now()
-    with set_actor(acting_user):
-        elder.save()
-        for category in dict.fromkeys(categories):
-            ElderCategory.objects.create(
-                elder=elder, category=category, confirmed_by=acting_user, confirmed_at=now
-            )
-    refresh_warnings(elder)
-    record(
-        Action.ELDER_REGISTERED,
-        actor=acting_user,
-        request=request,
-        region_code=village.code,
-        target=elder,
-        detail={"categories": list(dict.fromkeys(categories))},
-    )
-    return elder
-
-
-def _parse_id(value: str) -> identity.IdNumber:
-    try:
-        return identity.parse_id_number(value)
-    except ValidationError as error:
-        raise ValidationError({"id_number": error.messages}) from error
-
-
-def _parse_phone(value: str) -> str:
-    try:
-        return identity.normalise_phone(value)
-    except ValidationError as error:
-        raise ValidationError({"phone": error.messages}) from error
-
-
-def _check_age(birth_date: date) -> None:
-    try:
-        identity.check_elderly(birth_date, timezone.localdate())
-    except ValidationError as error:
-        raise ValidationError({"id_number": error.messages}) from error
-
-
-def _check_village_level(village: Region) -> None:
-    if village.level != Level.VILLAGE:
-        raise ValidationError({"registration_village": "请选择村(社区)一级的区划。"})
-
-
-def _digits(value: str) -> str:
-    return "".join(c for c in value if c.isdigit())
-
 
 # A destination is part of these changes (DOMAIN.md "status: moved away (with
 # destination), in an institution").
@@ -238,7 +59,7 @@ def change_status(
 ) -> StatusChange:
     """The file leaves (or returns to) the active registry with its date, reason
     and who; nothing is deleted (DOMAIN.md "The elder's file")."""
-    _check_change(acting_user, elder)
+    check_change(acting_user, elder)
     errors: dict[str, str] = {}
     if to_status not in Status.values:
         errors["to_status"] = "请选择新的状态。"
@@ -274,24 +95,9 @@ def change_status(
     elder.status = to_status
     with set_actor(acting_user):
         elder.save(update_fields=["status"])
-    # The months from the change's on count the elder with the new status
-    # (docs/统计口径.md: the status at each month's end).
-    from tanfang.reports import rollups
-
-    rollups.refresh_elders([elder.pk], rollups.months_between(effective_on, timezone.localdate()))
-    # No visits are owed to an elder who died or left; owed again on return.
-    from tanfang.visits.generation import refresh_tasks
-    from tanfang.visits.models import Assignment
-
-    refresh_tasks(elder, timezone.localdate())
-    if to_status != Status.ACTIVE:
-        # Nobody is responsible for visiting an elder who died or left; a return
-        # to the registry needs a new assignment (000_… 三(二) 包干责任人).
-        Assignment.objects.filter(elder=elder, ended_at__isnull=True).update(
-            ended_at=timezone.now(),
-            ended_by=acting_user,
-            end_reason=f"档案状态变更为“{Status(to_status).label}”",
-        )
+    # Tasks, assignments and the months since the change follow the new
+    # status (a return to the registry needs a new assignment).
+    refresh.after_elder_changed(elder, since=effective_on, by=acting_user)
     record(
         Action.ELDER_STATUS_CHANGED,
         actor=acting_user,
@@ -301,6 +107,52 @@ def change_status(
         detail={"from": change.from_status, "to": to_status, "effective_on": str(effective_on)},
     )
     return change
+
+
+@transaction.atomic
+def override_tier(
+    *,
+    acting_user: User,
+    elder: Elder,
+    tier: str,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> None:
+    """An officer's tier for this elder, with a written reason, shown beside the
+    computed one; an empty `tier` returns to the computed tier."""
+    access.check(acting_user, Perm.PEOPLE_CHANGE)
+    if not access.in_scope(acting_user, elder.village_id):
+        raise PermissionDenied
+    profile, _ = tiers.choice_for(elder.village_id)
+    try:
+        allowed = dict(engine.load(profile).tier_keys())
+    except engine.ConfigError as error:
+        raise ValidationError({"tier": engine.problem_of(profile, error)}) from error
+    if tier and tier not in allowed:
+        raise ValidationError({"tier": "请选择分级。"})
+    if tier and not reason.strip():
+        raise ValidationError({"reason": "请填写调整理由。"})
+    elder.tier_override = tier
+    elder.tier_override_reason = reason.strip() if tier else ""
+    elder.tier_override_by = acting_user if tier else None
+    elder.tier_override_at = timezone.now() if tier else None
+    elder.save(
+        update_fields=[
+            "tier_override",
+            "tier_override_reason",
+            "tier_override_by",
+            "tier_override_at",
+        ]
+    )
+    refresh.after_elder_changed(elder)
+    record(
+        Action.ELDER_TIER_OVERRIDDEN,
+        actor=acting_user,
+        request=request,
+        region_code=elder.village_id,
+        target=elder,
+        detail={"tier": tier, "computed": elder.tier},
+    )
 
 
 # --- Editing the file, section by section --------------------------------------
@@ -320,7 +172,7 @@ EDITABLE_FIELDS = frozenset(
 CONSENT_FIELDS = frozenset({"consents_to_visits", "consents_to_home_visits", "consents_to_photos"})
 
 
-def _check_change(acting_user: User, elder: Elder) -> None:
+def check_change(acting_user: User, elder: Elder) -> None:
     access.check(acting_user, Perm.PEOPLE_CHANGE)
     if not access.in_scope(acting_user, elder.village_id):
         raise PermissionDenied
@@ -340,7 +192,7 @@ def update_elder(
     one active file per ID); every error at once, keyed by field, nothing
     stored. The history of each field is kept by django-auditlog (`history`).
     """
-    _check_change(acting_user, elder)
+    check_change(acting_user, elder)
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise ValidationError({field: "该字段不能修改。" for field in sorted(unknown)})
@@ -370,7 +222,7 @@ def update_elder(
                 fail("village", "请选择居住地村(社区)。")
                 continue
             try:
-                _check_village(acting_user, value, "village")
+                check_village(acting_user, value, "village")
             except ValidationError as error:
                 fail("village", error.message_dict["village"][0])
                 continue
@@ -395,7 +247,7 @@ def update_elder(
             current = getattr(elder, attribute)
             if (crypto.decrypt(current) if current else "") == text:
                 continue
-            value = _encrypted_or_blank(text)
+            value = encrypted_or_blank(text)
         elif getattr(elder, attribute) == value:
             continue
         setattr(elder, attribute, value)
@@ -425,7 +277,7 @@ def _updated(
     acting_user: User, elder: Elder, request: HttpRequest | None, detail: dict[str, Any]
 ) -> None:
     """After any change of the file or its parts: warnings and tier, and the audit entry."""
-    refresh_warnings(elder)
+    refresh.after_elder_changed(elder)
     record(
         Action.ELDER_UPDATED,
         actor=acting_user,
@@ -491,7 +343,7 @@ def _update_phone(value: str, updates: dict[str, Any], fail: Callable[[str, str]
             return
     updates["phone_token"] = (normal,)
     updates["phone_hash"] = crypto.lookup_hash(normal, kind="phone") if normal else ""
-    updates["phone_last4"] = _digits(normal)[-4:]
+    updates["phone_last4"] = digits(normal)[-4:]
 
 
 # --- Categories -----------------------------------------------------------------
@@ -508,7 +360,7 @@ def confirm_categories(
     """The officer's set of categories (DOMAIN.md "The seven categories": the
     system proposes, the officer confirms). Categories no longer in the set are
     withdrawn with who and when, never deleted. Returns (added, withdrawn)."""
-    _check_change(acting_user, elder)
+    check_change(acting_user, elder)
     wanted = list(dict.fromkeys(categories))
     bad = [c for c in wanted if c not in Category.values]
     if bad:
@@ -527,7 +379,7 @@ def confirm_categories(
             ElderCategory.objects.create(
                 elder=elder, category=category, confirmed_by=acting_user, confirmed_at=now
             )
-    refresh_warnings(elder)
+    refresh.after_elder_changed(elder)
     if added or withdrawn:
         record(
             Action.ELDER_CATEGORIES_CONFIRMED,
@@ -538,52 +390,6 @@ def confirm_categories(
             detail={"added": added, "withdrawn": withdrawn},
         )
     return added, withdrawn
-
-
-# Files whose warnings wait for the end of a `warnings_deferred()` block.
-_deferred: ContextVar[dict[int, Elder] | None] = ContextVar("deferred_warnings", default=None)
-
-
-@contextmanager
-def warnings_deferred() -> Iterator[None]:
-    """Recompute the warnings of the files touched inside the block once, at its
-    end, rather than after every write (a file built part by part, as an import
-    or the demo does)."""
-    pending: dict[int, Elder] = {}
-    token = _deferred.set(pending)
-    try:
-        yield
-    finally:
-        _deferred.reset(token)
-    for elder in pending.values():
-        refresh_warnings(elder)
-
-
-def refresh_warnings(elder: Elder) -> list[str]:
-    """Recompute and store the file's data-quality warnings, its tier and the
-    visit tasks it is owed."""
-    from tanfang.jurisdiction import tiers
-    from tanfang.registry import quality
-    from tanfang.visits.generation import refresh_tasks
-
-    pending = _deferred.get()
-    if pending is not None:
-        pending[elder.pk] = elder
-        return list(elder.quality_warnings)
-
-    confirmed = elder.categories.filter(withdrawn_at__isnull=True).values_list(
-        "category", flat=True
-    )
-    found = quality.warnings(elder, timezone.localdate(), list(confirmed))
-    # The tier depends on the same facts (tanfang.policy via the county's rules).
-    tiers.refresh_tier(elder, timezone.localdate())
-    # And the visits owed on the tier, the consent and the status.
-    refresh_tasks(elder, timezone.localdate())
-    if found != elder.quality_warnings:
-        elder.quality_warnings = found
-        # Derived data: no field history entry for it.
-        Elder.objects.filter(pk=elder.pk).update(quality_warnings=found)
-    return found
 
 
 # --- Household, contacts, assistance, help received --------------------------------
@@ -627,7 +433,7 @@ def save_item(
     """Add or change a household member, emergency contact, assistance item or
     help received. Phones and ID numbers are checked and stored encrypted; every
     error at once, keyed by field."""
-    _check_change(acting_user, elder)
+    check_change(acting_user, elder)
     spec = ITEM_KINDS[kind]
     if item is not None and (item.elder_id != elder.pk or not isinstance(item, spec.model)):
         raise PermissionDenied
@@ -656,7 +462,7 @@ def save_item(
             continue
         current = getattr(row, token_attribute)
         if (crypto.decrypt(current) if current else "") != text:
-            setattr(row, token_attribute, _encrypted_or_blank(text))
+            setattr(row, token_attribute, encrypted_or_blank(text))
         if hash_attribute:
             setattr(
                 row,
@@ -670,8 +476,7 @@ def save_item(
             exclude=["elder", *(a for pair in spec.encrypted.values() for a in pair if a)]
         )
     except ValidationError as error:
-        for field, messages in error.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
+        merge_errors(errors, error)
     if isinstance(row, HouseholdMember) and row.deceased and row.lives_with_elder:
         errors.setdefault("lives_with_elder", []).append("已故成员不能填写为共同居住。")
     if (
@@ -697,7 +502,7 @@ def remove_item(
     request: HttpRequest | None = None,
 ) -> None:
     """Take an item off the file: marked no longer valid, never deleted."""
-    _check_change(acting_user, elder)
+    check_change(acting_user, elder)
     if item.elder_id != elder.pk:
         raise PermissionDenied
     if not item.active:
@@ -724,9 +529,7 @@ def review_elder(
 ) -> Review:
     """The half-yearly check of the file (000_4970ff49482a0570.txt 三(四):
     每半年动态更新一次): who, when, and which fields changed since the last check."""
-    from tanfang.registry import history
-
-    _check_change(acting_user, elder)
+    check_change(acting_user, elder)
     if reviewed_on > timezone.localdate():
         raise ValidationError({"reviewed_on": "核查日期不能晚于今天。"})
     since = elder.last_reviewed_on or elder.registered_on
@@ -744,7 +547,7 @@ def review_elder(
     )
     elder.last_reviewed_on = reviewed_on
     Elder.objects.filter(pk=elder.pk).update(last_reviewed_on=reviewed_on)
-    refresh_warnings(elder)
+    refresh.after_elder_changed(elder)
     record(
         Action.ELDER_REVIEWED,
         actor=acting_user,
@@ -754,171 +557,3 @@ def review_elder(
         detail={"reviewed_on": str(reviewed_on), "fields": changed},
     )
     return review
-
-
-# --- Major life changes (重大变故) ----------------------------------------------------
-
-LIFE_EVENT_NOTE_MAX = 200
-# A phone's clock may run a little fast (as for visits and the closed loop).
-LIFE_EVENT_CLOCK_SKEW = timedelta(minutes=5)
-# Line breaks and tabs may be typed; other control characters, NUL among them,
-# and lone surrogates cannot be stored (PostgreSQL, UTF-8).
-_TYPED_CONTROLS = frozenset("\t\n\r")
-_CHANGES = frozenset(c.value for c in Change)
-
-
-def may_record_life_event(user: User) -> bool:
-    """Visitors record what they find on a visit; officers what they learn."""
-    return access.can(user, Perm.VISITS_RECORD) or access.can(user, Perm.PEOPLE_CHANGE)
-
-
-def _beijing(moment: datetime) -> datetime:
-    """A time without a zone is a time in Asia/Shanghai (ARCHITECTURE.md)."""
-    if timezone.is_naive(moment):
-        return timezone.make_aware(moment, ZoneInfo(settings.TIME_ZONE))
-    return moment
-
-
-def _unstorable(text: str) -> bool:
-    return any(unicodedata.category(c) in ("Cc", "Cs") and c not in _TYPED_CONTROLS for c in text)
-
-
-def _check_short_text(
-    errors: dict[str, list[str]], field: str, label: str, text: str, *, required: bool
-) -> None:
-    if required and not text:
-        errors.setdefault(field, []).append(f"请填写{label}。")
-    elif len(text) > LIFE_EVENT_NOTE_MAX:
-        errors.setdefault(field, []).append(f"{label}不能超过{LIFE_EVENT_NOTE_MAX}字。")
-    elif _unstorable(text):
-        errors.setdefault(field, []).append(f"{label}含有无法保存的控制字符，请删除后重新填写。")
-
-
-@transaction.atomic
-def record_life_event(
-    *,
-    acting_user: User,
-    elder: Elder,
-    change: str,
-    occurred_at: datetime,
-    note: str = "",
-    source: str = LifeEventSource.FILE,
-    request: HttpRequest | None = None,
-) -> LifeEvent:
-    """A major change in the elder's life on the file (重大变故, 004_1657df0ed1e05604.txt
-    二(四)2: 受家庭变故……影响的老年人), for the rules that ask for a visit after it.
-
-    The time is kept to the minute; without a zone it is Beijing time. The same
-    change at the same minute already on the file (and not withdrawn) is not
-    stored twice: that row comes back with `replayed` set, and nothing is written.
-    Every error at once, keyed by argument, nothing stored.
-    """
-    if not may_record_life_event(acting_user):
-        raise PermissionDenied
-    if not access.in_scope(acting_user, elder.village_id):
-        raise PermissionDenied
-    errors: dict[str, list[str]] = {}
-    if change not in _CHANGES:
-        errors["change"] = ["请选择变故类型。" if not change else f"未知的变故类型：{change}"]
-    if source not in LifeEventSource.values:
-        errors["source"] = [f"未知的来源：{source}"]
-    moment = (
-        _beijing(occurred_at).replace(second=0, microsecond=0)
-        if isinstance(occurred_at, datetime)
-        else None
-    )
-    if moment is None:
-        errors["occurred_at"] = ["请填写发生时间。"]
-    elif moment > timezone.now() + LIFE_EVENT_CLOCK_SKEW:
-        errors["occurred_at"] = ["发生时间不能晚于现在。"]
-    elif timezone.localtime(moment).date() < elder.birth_date:
-        errors["occurred_at"] = ["发生时间不能早于出生日期。"]
-    text = (note or "").strip()
-    _check_short_text(errors, "note", "说明", text, required=False)
-    if elder.status != Status.ACTIVE:
-        errors["elder"] = [f"该老人档案状态为“{elder.get_status_display()}”，不能登记重大变故。"]
-    if errors or moment is None:
-        raise ValidationError(errors)
-
-    same = LifeEvent.objects.filter(
-        elder=elder, change=change, occurred_at=moment, withdrawn_at__isnull=True
-    )
-    existing = same.first()
-    if existing is not None:
-        existing.replayed = True
-        return existing
-    try:
-        # A savepoint: a simultaneous second submission loses the race on the
-        # unique constraint and finds the first one's row.
-        with transaction.atomic():
-            event = LifeEvent.objects.create(
-                elder=elder,
-                change=change,
-                occurred_at=moment,
-                note=text,
-                source=source,
-                recorded_by=acting_user,
-            )
-    except IntegrityError:
-        existing = same.first()
-        if existing is None:
-            raise
-        existing.replayed = True
-        return existing
-    # The tier and the visits owed may depend on it ("visit within 24 hours of a fall").
-    refresh_warnings(elder)
-    record(
-        Action.LIFE_EVENT_RECORDED,
-        actor=acting_user,
-        request=request,
-        region_code=elder.village_id,
-        target=event,
-        detail={
-            "elder": elder.pk,
-            "change": change,
-            "label": CHANGE_LABELS[Change(change)],
-            "occurred_at": timezone.localtime(moment).isoformat(),
-            "source": source,
-        },
-    )
-    return event
-
-
-@transaction.atomic
-def withdraw_life_event(
-    *,
-    acting_user: User,
-    event: LifeEvent,
-    reason: str,
-    request: HttpRequest | None = None,
-) -> LifeEvent:
-    """Take back an entry made by mistake, with who, when and why; the row
-    stays on the file, struck through, and no rule counts it any more.
-    Withdrawing it again changes nothing."""
-    elder = event.elder
-    _check_change(acting_user, elder)
-    if event.withdrawn_at is not None:
-        return event
-    errors: dict[str, list[str]] = {}
-    text = (reason or "").strip()
-    _check_short_text(errors, "reason", "撤销原因", text, required=True)
-    if errors:
-        raise ValidationError(errors)
-    now = timezone.now()
-    # Conditional: of two withdrawals at once, the second changes nothing.
-    withdrawn = LifeEvent.objects.filter(pk=event.pk, withdrawn_at__isnull=True).update(
-        withdrawn_at=now, withdrawn_by=acting_user, withdraw_reason=text
-    )
-    event.refresh_from_db()
-    if not withdrawn:
-        return event
-    refresh_warnings(elder)
-    record(
-        Action.LIFE_EVENT_WITHDRAWN,
-        actor=acting_user,
-        request=request,
-        region_code=elder.village_id,
-        target=event,
-        detail={"elder": elder.pk, "change": event.change, "reason": text},
-    )
-    return event

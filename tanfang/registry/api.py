@@ -1,6 +1,6 @@
 """The registry's JSON API: list, read, register, change, change status, confirm
 categories. The same access rules, validation and audit as the pages: each
-operation finds the elder with `access.get_elder_for` and writes through the
+operation finds the elder in `Elder.objects.visible_to(user)` and writes through the
 same action as the page (tanfang/registry/actions.py).
 """
 
@@ -13,16 +13,15 @@ from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from ninja import Query, Router, Status
 from ninja.decorators import decorate_view
-from ninja.errors import ValidationError as SchemaError
 
+from tanfang import pages
 from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
 from tanfang.regions.models import Region
-from tanfang.registry import actions, queries
+from tanfang.registry import actions, life_events, queries, registration
 from tanfang.registry.models import Elder, LifeEvent
 from tanfang.registry.schemas import (
-    ALL_STATUSES,
     BLANK_CHOICES,
     CategoriesIn,
     ElderFile,
@@ -61,7 +60,8 @@ def checked_first(perm: Perm, *others: Perm, elder: bool = False) -> Callable[[_
                 if not any(access.can(user, p) for p in (perm, *others)):
                     raise PermissionDenied
                 if elder:
-                    setattr(request, _ELDER, access.get_elder_for(user, kwargs["elder_id"]))
+                    found = access.get_or_404(Elder.objects.visible_to(user), pk=kwargs["elder_id"])
+                    setattr(request, _ELDER, found)
             except (PermissionDenied, Http404) as error:
                 return operation.api.on_exception(request, error)  # type: ignore[no-any-return]
             return run(request, **kwargs)
@@ -100,10 +100,11 @@ def _values(data: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _file(elder: Elder) -> Elder:
+def _file(request: HttpRequest, elder: Elder) -> Elder:
     """The elder as stored now, for `ElderFile`."""
-    return Elder.objects.select_related(
-        "village", "registration_village", "registered_by", "consent_recorded_by"
+    elders = Elder.objects.visible_to(access.signed_in_user(request))
+    return elders.select_related(
+        "registration_village", "registered_by", "consent_recorded_by"
     ).get(pk=elder.pk)
 
 
@@ -113,24 +114,13 @@ def list_elders(request: HttpRequest, filters: Query[ElderFilters]) -> dict[str,
     """The list page's search and filters; 50 a page unless `page_size` (at most 200)
     says otherwise. Active files only unless `status` says otherwise."""
     user = access.signed_in_user(request)
-    elders = queries.search(access.elders_visible_to(user), filters.q)
+    elders = queries.search(Elder.objects.visible_to(user), filters.q)
     if filters.subtree:
-        try:
-            region = access.get_region_for(user, filters.subtree.strip())
-        except Http404:
-            raise SchemaError(
-                [
-                    {
-                        "loc": ["query", "subtree"],
-                        "msg": "区划代码不存在或不在您的管辖范围内。",
-                        "type": "value_error",
-                    }
-                ]
-            ) from None
+        region = pages.subtree_region(user, filters.subtree.strip())
         elders = queries.in_region(elders, region)
     if filters.category:
         elders = queries.with_category(elders, filters.category)
-    if filters.status != ALL_STATUSES:
+    if filters.status != queries.ALL_STATUSES:
         elders = elders.filter(status=filters.status)
     start = (filters.page - 1) * filters.page_size
     page = queries.with_confirmed_categories(elders.order_by("village_id", "name", "id"))
@@ -144,7 +134,7 @@ def list_elders(request: HttpRequest, filters: Query[ElderFilters]) -> dict[str,
 @decorate_view(checked_first(Perm.PEOPLE_VIEW, elder=True))
 def read_elder(request: HttpRequest, elder_id: int) -> Elder:
     """The whole file, with the ID number, phones and addresses masked."""
-    return _file(_elder(request, elder_id))
+    return _file(request, _elder(request, elder_id))
 
 
 @router.post("/elders", response={201: ElderFile}, summary="建档")
@@ -154,8 +144,8 @@ def register_elder(request: HttpRequest, payload: ElderIn) -> Status[Elder]:
     age 60 or more, phone, village in the user's subtree, one active file per ID."""
     user = access.signed_in_user(request)
     values = _values(payload.model_dump())
-    elder = actions.register_elder(acting_user=user, request=request, **values)
-    return Status(201, _file(elder))
+    elder = registration.register_elder(acting_user=user, request=request, **values)
+    return Status(201, _file(request, elder))
 
 
 @router.patch("/elders/{int:elder_id}", response=ElderFile, summary="修改档案")
@@ -166,7 +156,7 @@ def update_elder(request: HttpRequest, elder_id: int, payload: ElderPatch) -> El
     elder = _elder(request, elder_id)
     changes = _values(payload.model_dump(exclude_unset=True))
     actions.update_elder(acting_user=user, elder=elder, changes=changes, request=request)
-    return _file(elder)
+    return _file(request, elder)
 
 
 @router.post(
@@ -181,7 +171,7 @@ def change_status(request: HttpRequest, elder_id: int, payload: StatusChangeIn) 
     user = access.signed_in_user(request)
     elder = _elder(request, elder_id)
     actions.change_status(acting_user=user, elder=elder, request=request, **payload.model_dump())
-    return _file(elder)
+    return _file(request, elder)
 
 
 @router.post(
@@ -198,7 +188,7 @@ def confirm_categories(request: HttpRequest, elder_id: int, payload: CategoriesI
     actions.confirm_categories(
         acting_user=user, elder=elder, categories=payload.categories, request=request
     )
-    return _file(elder)
+    return _file(request, elder)
 
 
 # Major life changes (重大变故) ---------------------------------------------------------
@@ -235,7 +225,7 @@ def record_life_event(
     same change at the same minute already on the file (a repeated submission)
     stores nothing and answers 200 with the entry already there."""
     user = access.signed_in_user(request)
-    event = actions.record_life_event(
+    event = life_events.record_life_event(
         acting_user=user, elder=_elder(request, elder_id), request=request, **payload.model_dump()
     )
     return Status(200 if event.replayed else 201, event)
@@ -254,9 +244,9 @@ def withdraw_life_event(
     file. Withdrawing it again changes nothing."""
     user = access.signed_in_user(request)
     elder = _elder(request, elder_id)
-    event = LifeEvent.objects.filter(pk=life_event_id, elder=elder).first()
+    event = elder.life_events.filter(pk=life_event_id).first()
     if event is None:
         raise Http404
-    return actions.withdraw_life_event(
+    return life_events.withdraw_life_event(
         acting_user=user, event=event, reason=payload.reason, request=request
     )

@@ -32,11 +32,12 @@ How the facts are read:
   unknown for 孤寡, which is then proposed with a reason asking to verify it.
 """
 
-import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+
+from tanfang.months import add_months
 
 
 class Category(StrEnum):
@@ -312,15 +313,9 @@ def _left_behind(facts: Facts) -> _Verdict:
 
 
 def _away_half_a_year(child: Child, on_date: date) -> bool:
-    return child.away_since is not None and on_date >= months_later(
+    return child.away_since is not None and on_date >= add_months(
         child.away_since, HALF_YEAR_MONTHS
     )
-
-
-def months_later(day: date, months: int) -> date:
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 # 000_4970ff49482a0570.txt 附件2 (5), 001_35a01bee4c628ebd.txt 附件1 (5): 失能 —

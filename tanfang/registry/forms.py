@@ -7,7 +7,8 @@ from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.regions.models import Level, Region
 from tanfang.registry import identity
-from tanfang.registry.actions import LIFE_EVENT_NOTE_MAX
+from tanfang.registry.actions import ITEM_KINDS
+from tanfang.registry.life_events import LIFE_EVENT_NOTE_MAX
 from tanfang.registry.models import (
     CHANGE_CHOICES,
     Ability,
@@ -17,8 +18,7 @@ from tanfang.registry.models import (
     Sex,
     Status,
 )
-
-ALL_STATUSES = "all"
+from tanfang.registry.queries import ALL_STATUSES
 
 
 class ElderFilterForm(forms.Form):
@@ -415,8 +415,6 @@ class ItemForm(IdentityChecks):
     def __init__(
         self, *args: Any, kind: str, item: Any | None, masked: dict[str, str], **kwargs: Any
     ) -> None:
-        from tanfang.registry.actions import ITEM_KINDS
-
         spec = ITEM_KINDS[kind]
         self.kind = kind
         names = self.FIELDS[kind]
@@ -501,7 +499,7 @@ DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
 
 class LifeEventForm(forms.Form):
-    """The arguments of `actions.record_life_event`; the action checks the time
+    """The arguments of `life_events.record_life_event`; the action checks the time
     (not in the future, not before birth), the note and the file's status."""
 
     change = forms.ChoiceField(label="变故", choices=[("", "请选择"), *CHANGE_CHOICES])

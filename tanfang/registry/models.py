@@ -9,14 +9,19 @@ registry by a status change with its date, reason and who.
 """
 
 from datetime import date
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from tanfang.accounts import access
+from tanfang.accounts.models import User
+from tanfang.accounts.permissions import Perm
 from tanfang.policy.changes import CHANGE_LABELS, Change
 from tanfang.regions.models import Region
+from tanfang.registry import identity
 
 
 class Sex(models.TextChoices):
@@ -67,6 +72,20 @@ class LivingSource(models.TextChoices):
 
     SAVINGS = "savings", "个人积蓄"
     CHILDREN = "children", "子女赡养"
+
+
+# The people querysets are generic in their model: django-stubs types
+# `.annotate()` of a custom QuerySet only so.
+_E = TypeVar("_E", bound="Elder")
+
+
+class ElderQuerySet(models.QuerySet[_E, _E]):
+    def visible_to(self, user: User) -> models.QuerySet["Elder"]:
+        """Files of elders living in the user's subtree (accounts' role rules:
+        PEOPLE_VIEW, then the subtree). The one way views and API handlers
+        reach elders (tests/test_scope.py)."""
+        access.check(user, Perm.PEOPLE_VIEW)
+        return access.scope(user, self.select_related("village"), "village_id")
 
 
 class Elder(models.Model):
@@ -195,6 +214,8 @@ class Elder(models.Model):
     # A confirmed set of categories that differs from the proposal (see categories.py).
     quality_warnings = models.JSONField("数据质量提示", default=list, blank=True)
 
+    objects = ElderQuerySet.as_manager()
+
     class Meta:
         ordering = ["village_id", "name", "id"]
         verbose_name = "老年人档案"
@@ -218,9 +239,7 @@ class Elder(models.Model):
         return self.name
 
     def age_on(self, day: date) -> int:
-        from tanfang.registry.identity import age_on
-
-        return age_on(self.birth_date, day)
+        return identity.age_on(self.birth_date, day)
 
     def is_active(self) -> bool:
         return self.status == Status.ACTIVE
@@ -462,7 +481,7 @@ class LifeEvent(models.Model):
     )
     withdraw_reason = models.CharField("撤销原因", max_length=200, blank=True)
 
-    # Set on the row `actions.record_life_event` returns when the same event was
+    # Set on the row `life_events.record_life_event` returns when the same event was
     # already on the file (a repeated submission): nothing new was stored.
     replayed = False
 

@@ -379,7 +379,7 @@ def print_form(request: HttpRequest, elder_id: int) -> HttpResponse:
     """GET: the form with masked values. POST ("打印完整信息"): the same form
     with every value whole, for a user who may reveal, audited."""
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
     full = request.method == "POST"
     if full:
         reveal.reveal_form(acting_user=user, elder=elder, request=request)

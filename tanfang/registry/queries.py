@@ -1,7 +1,7 @@
 """Reading the registry: search, filters and the rows of the list page.
 
 Every function takes a queryset that already went through
-`access.elders_visible_to(user)`; nothing here widens it.
+`Elder.objects.visible_to(user)`; nothing here widens it.
 """
 
 import calendar
@@ -14,9 +14,10 @@ from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from tanfang.months import add_months
 from tanfang.policy.changes import HOSPITAL
 from tanfang.regions.models import Level, Region
-from tanfang.registry import categories, crypto
+from tanfang.registry import crypto
 from tanfang.registry.models import (
     Category,
     Elder,
@@ -25,6 +26,9 @@ from tanfang.registry.models import (
     LifeEvent,
     Status,
 )
+
+# The status filter's choice "every status" (pages, API, export).
+ALL_STATUSES = "all"
 
 # Four characters that end an ID number (the last may be X) or a phone number.
 _LAST4 = re.compile(r"[0-9]{3}[0-9X]")
@@ -107,8 +111,8 @@ REVIEW_MONTHS = 6
 
 def review_due_on(elder: Elder) -> date:
     """The day the next review is due: six months after the last one (or after
-    registration), by the civil code's month rule (see categories.months_later)."""
-    return categories.months_later(elder.last_reviewed_on or elder.registered_on, REVIEW_MONTHS)
+    registration), by the civil code's month rule (tanfang.months.add_months)."""
+    return add_months(elder.last_reviewed_on or elder.registered_on, REVIEW_MONTHS)
 
 
 def review_overdue_before(today: date) -> date:

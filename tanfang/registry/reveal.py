@@ -111,6 +111,35 @@ def reveal_contact_phone(
 
 
 @transaction.atomic
+def reveal_phone_to_dial(
+    *,
+    acting_user: User,
+    elder: Elder,
+    contact: EmergencyContact | None = None,
+    request: HttpRequest | None = None,
+    **purpose: str | int,
+) -> str:
+    """The whole phone number behind a call button, for a `tel:` link: the
+    elder's own, or one of the elder's emergency contacts'; one audit event
+    naming the field and why it was revealed (`purpose`, e.g. purpose="call").
+
+    Who may dial is the calling view's check, not PEOPLE_REVEAL: a visitor
+    responsible for the elder must be able to phone them (电话探访), and anyone
+    acting on an emergency must be able to call the family (001_35a01bee4c628ebd.txt
+    二(五)1), neither holding the reveal permission for everyone.
+    """
+    detail: dict[str, str | int]
+    if contact is None:
+        token, detail = elder.phone_token, {"field": "phone"}
+    else:
+        token = contact.phone_token
+        detail = {"field": "emergency_contact_phone", "contact": contact.pk}
+    value = crypto.decrypt(token)
+    _audit(acting_user, elder, request, **detail, **purpose)
+    return value
+
+
+@transaction.atomic
 def reveal_member_id_number(
     *, acting_user: User, member: HouseholdMember, request: HttpRequest | None = None
 ) -> str:

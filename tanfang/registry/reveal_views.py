@@ -20,7 +20,7 @@ from tanfang.registry.models import Elder
 @require_POST
 def reveal_field(request: HttpRequest, elder_id: int, field: str) -> HttpResponse:
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
     if field not in reveal.ELDER_FIELDS:
         raise Http404
     return _answer(
@@ -35,7 +35,7 @@ def reveal_field(request: HttpRequest, elder_id: int, field: str) -> HttpRespons
 @require_POST
 def reveal_contact_phone(request: HttpRequest, elder_id: int, contact_id: int) -> HttpResponse:
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
     contact = get_object_or_404(elder.emergency_contacts.all(), pk=contact_id)
     contact.elder = elder
     return _answer(
@@ -52,7 +52,7 @@ def reveal_member_field(
     request: HttpRequest, elder_id: int, member_id: int, field: str
 ) -> HttpResponse:
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
     member = get_object_or_404(elder.household.all(), pk=member_id)
     member.elder = elder
     if field not in reveal.MEMBER_FIELDS:

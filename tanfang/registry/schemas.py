@@ -11,14 +11,13 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator, ConfigDict, field_validator
 
 from tanfang.accounts.models import User
+from tanfang.inputs import beijing_time
 from tanfang.policy.changes import CHANGE_LABELS, Change
 from tanfang.regions.models import Region
 from tanfang.registry import crypto, quality, queries
@@ -42,7 +41,6 @@ from tanfang.registry.models import (
     StatusChange,
 )
 
-ALL_STATUSES = "all"
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
@@ -243,7 +241,7 @@ class ProposalOut(Schema):
 
 class _Details(Schema):
     """The fields of the file that `register_elder` takes as they are
-    (`actions.PLAIN_FIELDS`), with the values a new file gets when they are left out."""
+    (`registration.PLAIN_FIELDS`), with the values a new file gets when they are left out."""
 
     ethnicity: str = ""
     lives_at_registration: bool | None = Field(None, description="是否居住在户籍所在地")
@@ -477,23 +475,16 @@ class CategoriesIn(Schema):
 # Major life changes (重大变故) ---------------------------------------------------------
 
 
-def _beijing(value: datetime) -> datetime:
-    """A time without its zone is Beijing time, as for `POST /visits`."""
-    if timezone.is_naive(value):
-        return timezone.make_aware(value, ZoneInfo(settings.TIME_ZONE))
-    return value
-
-
 _CHANGES_DESCRIBED = "；".join(f"{c.value}：{CHANGE_LABELS[c]}" for c in Change)
 
 
 class LifeEventIn(Schema):
-    """The arguments of `actions.record_life_event`."""
+    """The arguments of `life_events.record_life_event`."""
 
     model_config = ConfigDict(extra="forbid")
 
     change: Change = Field(description=f"变故类型（{_CHANGES_DESCRIBED}）")
-    occurred_at: Annotated[datetime, AfterValidator(_beijing)] = Field(
+    occurred_at: Annotated[datetime, AfterValidator(beijing_time)] = Field(
         description="发生时间，如 2026-12-01T09:30:00+08:00；不带时区的按北京时间；"
         "精确到分钟，不能晚于现在，不能早于出生日期"
     )
@@ -504,7 +495,7 @@ class LifeEventIn(Schema):
 
 
 class WithdrawLifeEventIn(Schema):
-    """The arguments of `actions.withdraw_life_event`."""
+    """The arguments of `life_events.withdraw_life_event`."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -2,7 +2,6 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -12,18 +11,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from tanfang import pages
 from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
-from tanfang.care import views as care_views
+from tanfang.care import queries as care_queries
 from tanfang.jurisdiction import tiers
-from tanfang.jurisdiction.actions import override_tier
 from tanfang.policy import engine
 from tanfang.regions.models import Level
-from tanfang.registry import actions, crypto, history, quality, queries
-from tanfang.registry.actions import ITEM_KINDS
+from tanfang.registry import actions, crypto, history, life_events, quality, queries, registration
+from tanfang.registry.actions import ITEM_KINDS, override_tier
 from tanfang.registry.forms import (
-    ALL_STATUSES,
     SECTIONS,
     CategoriesForm,
     ElderFilterForm,
@@ -36,8 +34,9 @@ from tanfang.registry.forms import (
     TierOverrideForm,
     WithdrawLifeEventForm,
 )
-from tanfang.registry.models import Elder, LifeEvent, Status
+from tanfang.registry.models import Elder, Status
 from tanfang.visits import queries as visit_queries
+from tanfang.visits.models import Visitor
 
 PAGE_SIZE = 50
 
@@ -46,14 +45,14 @@ PAGE_SIZE = 50
 def elder_list(request: HttpRequest) -> HttpResponse:
     user = access.signed_in_user(request)
     form = ElderFilterForm(request.GET, user=user)
-    elders = access.elders_visible_to(user)
+    elders = Elder.objects.visible_to(user)
     if form.is_valid():
         elders = queries.search(elders, form.cleaned_data["q"])
         if region := form.cleaned_data["subtree"]:
             elders = queries.in_region(elders, region)
         if category := form.cleaned_data["category"]:
             elders = queries.with_category(elders, category)
-        if (status := form.cleaned_data["status"]) != ALL_STATUSES:
+        if (status := form.cleaned_data["status"]) != queries.ALL_STATUSES:
             elders = elders.filter(status=status)
         if form.cleaned_data["review"]:
             elders = queries.review_overdue(elders, timezone.localdate())
@@ -80,7 +79,7 @@ def elder_list(request: HttpRequest) -> HttpResponse:
 @access.requires(Perm.PEOPLE_VIEW)
 def elder_file(request: HttpRequest, elder_id: int) -> HttpResponse:
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
     today = timezone.localdate()
     masked = _masked_values(elder)
     can_assign = user.can(Perm.ASSIGNMENTS_MANAGE) and elder.status == Status.ACTIVE
@@ -115,13 +114,13 @@ def elder_file(request: HttpRequest, elder_id: int) -> HttpResponse:
         # 包干探访人员 (tanfang/visits): who is responsible, and whom an officer may add.
         "visitors": visit_queries.file_panel(
             elder,
-            visit_queries.eligible_visitors(access.visitors_visible_to(user), elder.village_id)
+            visit_queries.eligible_visitors(Visitor.objects.visible_to(user), elder.village_id)
             if can_assign
             else None,
         ),
         "can_assign": can_assign,
         # 待办事项 at the top (tanfang/care): open needs, hazards, emergencies.
-        **care_views.file_context(user, elder, today),
+        **care_queries.file_context(user, elder, today),
         **_life_events_context(user, elder),
     }
     return render(request, "registry/file.html", context)
@@ -130,7 +129,7 @@ def elder_file(request: HttpRequest, elder_id: int) -> HttpResponse:
 def _life_events_context(user: User, elder: Elder) -> dict[str, Any]:
     """The file's "重大变故" section: every entry, withdrawn ones too (one query
     whatever their number), and the form to record one."""
-    may_record = actions.may_record_life_event(user) and elder.status == Status.ACTIVE
+    may_record = life_events.may_record_life_event(user) and elder.status == Status.ACTIVE
     return {
         "life_events": list(
             elder.life_events.select_related("recorded_by", "withdrawn_by").order_by(
@@ -191,7 +190,7 @@ def elder_tier(request: HttpRequest, elder_id: int) -> HttpResponse:
         try:
             override_tier(acting_user=user, elder=elder, request=request, **form.cleaned_data)
         except ValidationError as error:
-            _put_back(form, error)
+            pages.put_back(form, error)
         else:
             messages.success(request, "已保存分级调整。")
             return redirect(f"{reverse('registry:file', args=[elder.pk])}#tier")
@@ -210,7 +209,7 @@ def _masked_values(elder: Elder) -> dict[str, str]:
 
 def _active_file(user: User, elder_id: int) -> Elder:
     """A file to change: in the user's scope and still in the registry."""
-    elder = access.get_elder_for(user, elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
     if elder.status != Status.ACTIVE:
         raise PermissionDenied("档案不在册，不能修改；如需修改请先恢复在册状态。")
     return elder
@@ -231,7 +230,7 @@ def elder_edit(request: HttpRequest, elder_id: int, section: str) -> HttpRespons
                 acting_user=user, elder=elder, changes=form.changes(), request=request
             )
         except ValidationError as error:
-            _put_back(form, error)
+            pages.put_back(form, error)
         else:
             if changed:
                 messages.success(request, f"已保存{form.title}。")
@@ -274,7 +273,7 @@ def item_edit(
                 request=request,
             )
         except ValidationError as error:
-            _put_back(form, error)
+            pages.put_back(form, error)
         else:
             messages.success(request, f"已保存{ITEM_KINDS[kind].label}。")
             return redirect(f"{reverse('registry:file', args=[elder.pk])}#{kind}")
@@ -313,7 +312,7 @@ def elder_categories(request: HttpRequest, elder_id: int) -> HttpResponse:
                 request=request,
             )
         except ValidationError as error:
-            _put_back(form, error)
+            pages.put_back(form, error)
         else:
             messages.success(request, "已确认对象类型。")
             return redirect(f"{reverse('registry:file', args=[elder.pk])}#categories")
@@ -335,7 +334,7 @@ def elder_review(request: HttpRequest, elder_id: int) -> HttpResponse:
                 acting_user=user, elder=elder, request=request, **form.cleaned_data
             )
         except ValidationError as error:
-            _put_back(form, error)
+            pages.put_back(form, error)
         else:
             messages.success(request, f"已记录 {elder.name} 的档案核查。")
             return redirect(f"{reverse('registry:file', args=[elder.pk])}#file")
@@ -353,19 +352,19 @@ def elder_review(request: HttpRequest, elder_id: int) -> HttpResponse:
 @access.requires(Perm.PEOPLE_VIEW)
 def life_event_new(request: HttpRequest, elder_id: int) -> HttpResponse:
     """Record a major life change (重大变故). Visitors may, as officers may
-    (`actions.may_record_life_event`); the file page carries the same form."""
+    (`life_events.may_record_life_event`); the file page carries the same form."""
     user = access.signed_in_user(request)
-    if not actions.may_record_life_event(user):
+    if not life_events.may_record_life_event(user):
         raise PermissionDenied
     elder = _active_file(user, elder_id)
     form = _new_life_event_form(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            event = actions.record_life_event(
+            event = life_events.record_life_event(
                 acting_user=user, elder=elder, request=request, **form.cleaned_data
             )
         except ValidationError as error:
-            _put_back(form, error)
+            pages.put_back(form, error)
         else:
             when = timezone.localtime(event.occurred_at)
             if event.replayed:
@@ -383,20 +382,18 @@ def life_event_new(request: HttpRequest, elder_id: int) -> HttpResponse:
 def life_event_withdraw(request: HttpRequest, elder_id: int, life_event_id: int) -> HttpResponse:
     """Withdraw an entry made by mistake, with the reason; it stays on the file."""
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
     event = get_object_or_404(
-        LifeEvent.objects.select_related("recorded_by", "withdrawn_by"),
-        pk=life_event_id,
-        elder=elder,
+        elder.life_events.select_related("recorded_by", "withdrawn_by"), pk=life_event_id
     )
     form = WithdrawLifeEventForm(request.POST or None)
     if request.method == "POST" and event.withdrawn_at is None and form.is_valid():
         try:
-            actions.withdraw_life_event(
+            life_events.withdraw_life_event(
                 acting_user=user, event=event, request=request, **form.cleaned_data
             )
         except ValidationError as error:
-            _put_back(form, error)
+            pages.put_back(form, error)
         else:
             messages.success(request, f"已撤销重大变故：{event.get_change_display()}。")
             return redirect(f"{reverse('registry:file', args=[elder.pk])}#life-events")
@@ -407,7 +404,7 @@ def life_event_withdraw(request: HttpRequest, elder_id: int, life_event_id: int)
 @access.requires(Perm.PEOPLE_VIEW)
 def elder_history(request: HttpRequest, elder_id: int) -> HttpResponse:
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
     context = {"elder": elder, "entries": history.entries_for(elder)}
     return render(request, "registry/history.html", context)
 
@@ -419,7 +416,7 @@ def review_overview(request: HttpRequest) -> HttpResponse:
     code = request.GET.get("region") or user.region_id
     region = access.get_region_for(user, code)
     today = timezone.localdate()
-    elders = access.elders_visible_to(user)
+    elders = Elder.objects.visible_to(user)
     context: dict[str, Any] = {"region": region, "today": today}
     if region.level == Level.VILLAGE:
         overdue = queries.review_overdue(queries.in_region(elders, region), today)
@@ -439,7 +436,7 @@ def review_overview(request: HttpRequest) -> HttpResponse:
 @access.requires(Perm.PEOPLE_CHANGE)
 def elder_status(request: HttpRequest, elder_id: int) -> HttpResponse:
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
     form = StatusChangeForm(request.POST or None, initial={"effective_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         try:
@@ -447,7 +444,7 @@ def elder_status(request: HttpRequest, elder_id: int) -> HttpResponse:
                 acting_user=user, elder=elder, request=request, **form.cleaned_data
             )
         except ValidationError as error:
-            _put_back(form, error)
+            pages.put_back(form, error)
         else:
             messages.success(
                 request, f"{elder.name} 的档案已变更为“{change.get_to_status_display()}”。"
@@ -463,14 +460,14 @@ def elder_register(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data: dict[str, Any] = dict(form.cleaned_data)
         try:
-            elder = actions.register_elder(
+            elder = registration.register_elder(
                 acting_user=user,
                 request=request,
                 sex=data.pop("sex") or None,
                 **data,
             )
         except ValidationError as error:
-            _put_back(form, error)
+            pages.put_back(form, error)
         else:
             if data.get("categories"):
                 messages.success(request, f"已为 {elder.name} 建档。")
@@ -482,10 +479,3 @@ def elder_register(request: HttpRequest) -> HttpResponse:
 
 def _masked(token: str, mask: Callable[[str], str]) -> str:
     return mask(crypto.decrypt(token)) if token else ""
-
-
-def _put_back(form: forms.Form, error: ValidationError) -> None:
-    """The action's errors, keyed by its argument names, next to the fields."""
-    for field, field_messages in error.message_dict.items():
-        for message in field_messages:
-            form.add_error(field if field in form.fields else None, message)

@@ -20,12 +20,11 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from tanfang.regions.models import Level
+from tanfang.reports.people import Late, MissedRow
 from tanfang.reports.queries import (
     NO_RATE,
     Counts,
     Dimensions,
-    Late,
-    MissedRow,
     Quarter,
     Surge,
     Surges,

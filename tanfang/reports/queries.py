@@ -1,7 +1,9 @@
-"""Reading the rollups: the table of a node's children, the breakdown by tier
-and category, the festivals' and declared events' coverage, a village's
-missed elders, the 12-month trend, the quarter with its compliance and the
-dashboard (DOMAIN.md "Supervision and reports", issue 6).
+"""Reading the rollups' counters: the table of a node's children, the
+breakdown by tier and category, the festivals' and declared events' coverage,
+the 12-month trend and the quarter with its compliance (DOMAIN.md
+"Supervision and reports", issue 6). The reports that read people's rows (a
+village's missed elders, the dashboard and its late tasks) are in
+tanfang.reports.people.
 
 Every figure above one elder is a sum of `VillageMonth` rows over the villages
 whose 12-digit code starts with the node's prefix (province 2, city 4, county 6,
@@ -13,40 +15,28 @@ counters kept current as visits arrive (ARCHITECTURE.md: no nightly batch).
 These are plain functions of a node (a `Region`, or its 12-digit code) and a
 month, usable without a request: the pages call them with a region they got
 through `access.get_region_for`, the benchmark (bench/) calls them directly.
-Where people's rows are read (the dashboard's files), the caller passes the
-queryset it got from `access.elders_visible_to(user)`; nothing here widens it.
 """
 
-import calendar
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import (
-    Case,
-    Count,
-    OuterRef,
-    Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Sum,
-    Value,
-    When,
 )
 from django.db.models.functions import Substr
 from django.utils import timezone
 
 from tanfang.jurisdiction.models import DeclaredEvent
+from tanfang.months import add_months, month_of, quarter_months
 from tanfang.policy import engine
 from tanfang.regions.models import PREFIX_LENGTH, Level, Region, in_subtree, level_of_code
-from tanfang.registry.models import Category, Elder, Status
-from tanfang.registry.queries import review_overdue
-from tanfang.reports.models import ElderMonth, VillageMonth
-from tanfang.visits.models import Assignment, TaskKind, Visit, VisitMode, VisitTask
-from tanfang.visits.queries import elders_without_visitor
+from tanfang.registry.models import Category
+from tanfang.reports.models import VillageMonth
+from tanfang.reports.rows import ALL, CATEGORY, MUST, SURGE, TIER
 
 Node = Region | str
 
@@ -57,16 +47,8 @@ TARGET = Decimal(100)
 FIRST_MONTH = date(2020, 1, 1)
 NO_RATE = "—"
 
-ALL = ""
-TIER = "tier:"
-CATEGORY = "category:"
-# The elders in scope of a festival or declared event, and those of them for
-# whom it is mandatory (tanfang.reports.rollups, docs/统计口径.md §6).
-SURGE = "surge:"
-MUST = "must:"
 
-
-# --- Nodes and months ------------------------------------------------------------------
+# --- Nodes -------------------------------------------------------------------------
 
 
 def node_code(node: Node) -> str:
@@ -85,29 +67,6 @@ def node_prefix(node: Node) -> str:
 def child_level(level: Level) -> Level:
     """The level of a node's rows: the next one down; a village is its own row."""
     return Level(min(level + 1, Level.VILLAGE))
-
-
-def first_of_month(day: date) -> date:
-    return day.replace(day=1)
-
-
-def add_months(month: date, count: int) -> date:
-    index = month.year * 12 + month.month - 1 + count
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def month_end(month: date) -> date:
-    """The last day of `month`."""
-    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
-
-
-def quarter_of(month: date) -> int:
-    return (month.month - 1) // 3 + 1
-
-
-def quarter_months(year: int, quarter: int) -> list[date]:
-    first = date(year, 3 * quarter - 2, 1)
-    return [add_months(first, n) for n in range(3)]
 
 
 # --- Counts and rates -------------------------------------------------------------------
@@ -204,6 +163,11 @@ def _counts(row: dict[str, Any]) -> Counts:
 
 def _counters(node: Node) -> QuerySet[VillageMonth]:
     return VillageMonth.objects.filter(in_subtree("village_id", node_prefix(node))).order_by()
+
+
+def month_counts(node: Node, month: date) -> Counts:
+    """The node's counts of every elder in `month`: one query."""
+    return _counts(_counters(node).filter(month=month, dimension=ALL).aggregate(**_SUMS))
 
 
 def _names(node: Node, level: Level) -> list[tuple[str, str]]:
@@ -312,7 +276,7 @@ def children_table(
     """One row per child node (per node of `level`, when given: a province by
     county) with its counts, and the totals: two queries whatever the number
     of villages. A child without any counter row shows with zeros ("—" rates)."""
-    month = first_of_month(month)
+    month = month_of(month)
     level = level or child_level(node_level(node))
     width = PREFIX_LENGTH[level]
     sums = (
@@ -381,7 +345,7 @@ def by_dimension(node: Node, month: date) -> Dimensions:
     nobody is in left out; every category of 附件2, with zeros."""
     sums = (
         _counters(node)
-        .filter(month=first_of_month(month))
+        .filter(month=month_of(month))
         .filter(Q(dimension__startswith=TIER) | Q(dimension__startswith=CATEGORY))
         .values("dimension")
         .annotate(**_SUMS)
@@ -486,7 +450,7 @@ def surges(node: Node, month: date, level: Level | None = None) -> Surges:
     """The coverage of each festival and declared event counting in `month`
     under the node, and per node of `level` (its children by default): one
     query, and one more for the events' titles when there are events."""
-    month = first_of_month(month)
+    month = month_of(month)
     level = level or child_level(node_level(node))
     width = PREFIX_LENGTH[level]
     sums = (
@@ -530,101 +494,6 @@ def surges(node: Node, month: date, level: Level | None = None) -> Surges:
     return Surges(month, level, totals, by_child)
 
 
-# --- A village's missed elders ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MissedRow:
-    elder_id: int
-    name: str
-    tier: str  # in words
-    categories: list[str]
-    visited: bool
-    compliant: bool
-    visits: int
-    missing: list[str]  # in words: "下半月缺上门探访"
-    last_visit_at: datetime | None
-    last_visit_mode: str
-    visitors: list[str]
-
-    @property
-    def status(self) -> str:
-        return "未探访" if not self.visited else "未达标"
-
-
-def _moment(day: date) -> datetime:
-    """Midnight starting `day` in Asia/Shanghai (a month is a local month)."""
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
-def missed_elders(village: Node, month: date) -> list[MissedRow]:
-    """Elders counted in the village that month who were not visited or whose
-    visits did not meet their rule, with what is missing in words, their last
-    visit up to the month's end and the visitors responsible during the month:
-    two queries whatever the number of elders. Not visited first, then by name."""
-    month = first_of_month(month)
-    start, end = _moment(month), _moment(add_months(month, 1))
-    newest = Visit.objects.filter(elder=OuterRef("elder_id"), visited_at__lt=end).order_by(
-        "-visited_at", "-pk"
-    )
-    during = Assignment.objects.filter(started_at__lt=end).filter(
-        Q(ended_at__isnull=True) | Q(ended_at__gte=start)
-    )
-    rows = (
-        ElderMonth.objects.filter(village_id=node_code(village), month=month, counted=True)
-        .filter(Q(visited=False) | Q(compliant=False))
-        .select_related("elder")
-        .only("elder__name", *_ELDER_MONTH_FIELDS)
-        .annotate(
-            last_visit_at=Subquery(newest.values("visited_at")[:1]),
-            last_visit_mode=Subquery(newest.values("mode")[:1]),
-        )
-        .prefetch_related(
-            Prefetch(
-                "elder__assignments",
-                queryset=during.select_related("visitor").order_by("visitor__name", "pk"),
-                to_attr="during",
-            )
-        )
-        .order_by("visited", "elder__name", "elder_id")
-    )
-    labels = dict(VisitMode.choices)
-    return [
-        MissedRow(
-            elder_id=row.elder_id,
-            name=row.elder.name,
-            tier=dimension_label(TIER + row.tier) if row.tier else "",
-            categories=list(row.categories or ()),
-            visited=row.visited,
-            compliant=row.compliant,
-            visits=row.visits,
-            missing=[str(words) for words in row.missing or ()],
-            last_visit_at=row.last_visit_at,
-            last_visit_mode=str(labels.get(row.last_visit_mode or "", "")),
-            visitors=_unique(a.visitor.name for a in row.elder.during),  # type: ignore[attr-defined]
-        )
-        for row in rows
-    ]
-
-
-_ELDER_MONTH_FIELDS = (
-    "elder_id",
-    "month",
-    "village_id",
-    "tier",
-    "categories",
-    "counted",
-    "visited",
-    "compliant",
-    "visits",
-    "missing",
-)
-
-
-def _unique(names: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(names))
-
-
 # --- The trend --------------------------------------------------------------------------
 
 
@@ -637,7 +506,7 @@ class TrendPoint:
 def trend(node: Node, last_month: date, months: int = 12, dimension: str = ALL) -> list[TrendPoint]:
     """The node's counts for the `months` months ending with `last_month`,
     oldest first, in one query; months before FIRST_MONTH are left out."""
-    last = first_of_month(last_month)
+    last = month_of(last_month)
     first = max(add_months(last, 1 - months), FIRST_MONTH)
     sums = (
         _counters(node)
@@ -694,7 +563,7 @@ def quarter_summary(node: Node, year: int, quarter: int, today: date | None = No
     which they were counted."""
     months = quarter_months(year, quarter)
     today = today or timezone.localdate()
-    reference = min(months[-1], first_of_month(today))
+    reference = min(months[-1], month_of(today))
     level = child_level(node_level(node))
     width = PREFIX_LENGTH[level]
     sums = (
@@ -730,134 +599,3 @@ def quarter_summary(node: Node, year: int, quarter: int, today: date | None = No
         reference=reference,
         quarter_total=sum((row.quarter for row in rows), Counts()),
     )
-
-
-# --- The dashboard ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Dashboard:
-    node_code: str
-    today: date
-    month: date
-    counts: Counts  # this month so far
-    overdue_tasks: int  # past the deadline today, still doable
-    missed_tasks: int  # this month, window closed without a visit
-    reviews_overdue: int
-    without_visitor: int
-    # This month's festivals and declared events, with their coverage so far.
-    surges: list[Surge] = field(default_factory=list)
-
-    @property
-    def target(self) -> Decimal:
-        return TARGET
-
-    @property
-    def gap(self) -> int:
-        """Elders still to visit this month to reach the target."""
-        return self.counts.unvisited
-
-
-def dashboard(node: Node, today: date, elders: QuerySet[Elder] | None = None) -> Dashboard:
-    """This month so far against the 100% target, the coverage of its
-    festivals and declared events, visit tasks overdue today and missed this
-    month, overdue file reviews, elders without a visitor: five queries (six
-    with an event declared). `elders` is the caller's scope
-    (access.elders_visible_to); it is narrowed to the node."""
-    month = first_of_month(today)
-    sums = _counters(node).filter(month=month, dimension=ALL).aggregate(**_SUMS)
-    mine = (elders if elders is not None else Elder.objects.all()).filter(
-        in_subtree("village_id", node_prefix(node))
-    )
-    tasks = open_tasks_past_deadline(mine, today).aggregate(
-        overdue=Count("pk", filter=Q(window_end__gte=today)),
-        missed=Count("pk", filter=Q(window_end__lt=today)),
-    )
-    return Dashboard(
-        node_code=node_code(node),
-        today=today,
-        month=month,
-        counts=_counts(sums),
-        overdue_tasks=tasks["overdue"],
-        missed_tasks=tasks["missed"],
-        reviews_overdue=review_overdue(mine, today).count(),
-        without_visitor=elders_without_visitor(mine).count(),
-        surges=surges(node, month).totals,
-    )
-
-
-def open_tasks_past_deadline(elders: QuerySet[Elder], today: date) -> QuerySet[VisitTask]:
-    """Visit tasks (not file reviews) of active `elders` still open after their
-    deadline: overdue today (deadline < today ≤ window_end), or missed this
-    month (the window closed this month before today)."""
-    return VisitTask.objects.filter(
-        elder__in=elders.filter(status=Status.ACTIVE).values("pk"),
-        deadline__lt=today,
-        window_end__gte=first_of_month(today),
-        done_at__isnull=True,
-        excused_at__isnull=True,
-        cancelled_at__isnull=True,
-    ).exclude(kind=TaskKind.REVIEW)
-
-
-@dataclass(frozen=True)
-class LateTask:
-    task: VisitTask
-    overdue: bool  # else missed
-    visitors: list[str] = field(default_factory=list)
-
-
-# The overdue list shows at most this many tasks, the oldest deadlines first.
-LATE_LIMIT = 500
-
-
-@dataclass(frozen=True)
-class Late:
-    rows: list[LateTask]  # at most LATE_LIMIT, the overdue ones first
-    overdue: int  # in all
-    missed: int  # in all
-
-    @property
-    def total(self) -> int:
-        return self.overdue + self.missed
-
-
-def late_tasks(elders: QuerySet[Elder], node: Node, today: date) -> Late:
-    """The tasks behind the dashboard's task numbers under the node, at most
-    LATE_LIMIT, overdue ones first, and how many of each there are in all:
-    three queries whatever their number."""
-    tasks = open_tasks_past_deadline(
-        elders.filter(in_subtree("village_id", node_prefix(node))), today
-    )
-    totals = tasks.aggregate(
-        overdue=Count("pk", filter=Q(window_end__gte=today)),
-        missed=Count("pk", filter=Q(window_end__lt=today)),
-    )
-    page = (
-        tasks.select_related("elder", "elder__village")
-        .prefetch_related(
-            Prefetch(
-                "elder__assignments",
-                queryset=Assignment.objects.filter(ended_at__isnull=True)
-                .select_related("visitor")
-                .order_by("visitor__name", "pk"),
-                to_attr="current",
-            )
-        )
-        .order_by(
-            Case(When(window_end__gte=today, then=Value(0)), default=Value(1)),
-            "deadline",
-            "elder__village_id",
-            "elder__name",
-            "pk",
-        )
-    )
-    rows = [
-        LateTask(
-            task=task,
-            overdue=task.window_end >= today,
-            visitors=_unique(a.visitor.name for a in task.elder.current),  # type: ignore[attr-defined]
-        )
-        for task in page[:LATE_LIMIT]
-    ]
-    return Late(rows, totals["overdue"], totals["missed"])

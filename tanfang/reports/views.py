@@ -32,9 +32,11 @@ from tanfang.accounts.permissions import Perm
 from tanfang.audit.actions import record
 from tanfang.audit.models import Action
 from tanfang.care.queries import care_counts
+from tanfang.months import add_months, month_of, quarter_months, quarter_of
 from tanfang.regions.models import Level, Region
-from tanfang.registry.models import Status
-from tanfang.reports import charts, excel, queries
+from tanfang.registry.models import Elder, Status
+from tanfang.reports import charts, excel, people, queries
+from tanfang.reports.rows import ALL
 from tanfang.visits import queries as visit_queries
 
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})")
@@ -57,7 +59,7 @@ def _parse_month(raw: str, today: date) -> date:
     month = date(year, number, 1)
     if month < queries.FIRST_MONTH:
         raise forms.ValidationError("最早可查看 2020年1月 的数据。")
-    if month > queries.first_of_month(today):
+    if month > month_of(today):
         raise forms.ValidationError("不能查看尚未到来的月份。")
     return month
 
@@ -81,7 +83,7 @@ class ReportParams(forms.Form):
 
     def clean_month(self) -> date:
         raw = self.cleaned_data["month"]
-        return _parse_month(raw, self.today) if raw else queries.first_of_month(self.today)
+        return _parse_month(raw, self.today) if raw else month_of(self.today)
 
     def clean_by(self) -> str:
         raw = self.cleaned_data["by"].strip()
@@ -131,7 +133,7 @@ class QuarterParams(forms.Form):
     def clean_q(self) -> int:
         raw = self.cleaned_data["q"].strip()
         if not raw:
-            return queries.quarter_of(self.today)
+            return quarter_of(self.today)
         if raw not in ("1", "2", "3", "4"):
             raise forms.ValidationError(f"季度“{raw}”不正确：应为 1、2、3 或 4。")
         return int(raw)
@@ -143,8 +145,8 @@ class QuarterParams(forms.Form):
         data = super().clean() or {}
         year, quarter = data.get("year"), data.get("q")
         if year is not None and quarter is not None:
-            first = queries.quarter_months(year, quarter)[0]
-            if first > queries.first_of_month(self.today):
+            first = quarter_months(year, quarter)[0]
+            if first > month_of(self.today):
                 raise forms.ValidationError(f"{year}年第{quarter}季度尚未开始。")
         return data
 
@@ -213,7 +215,7 @@ def _xlsx(
 
 
 def _is_current(month: date, today: date) -> bool:
-    return month == queries.first_of_month(today)
+    return month == month_of(today)
 
 
 # --- The report of a node -------------------------------------------------------------------
@@ -232,7 +234,7 @@ def report(request: HttpRequest, code: str | None = None) -> HttpResponse:
     month: date = form.cleaned_data["month"]
     by: str = form.cleaned_data["by"]
     sort: str = form.cleaned_data["sort"]
-    dimension = by if ":" in by else queries.ALL
+    dimension = by if ":" in by else ALL
     grouping = by.split(":", 1)[0]
     # Links carry the sort only when it is not the default one.
     shown_sort = "" if sort == queries.DEFAULT_SORT else sort
@@ -268,20 +270,16 @@ def report(request: HttpRequest, code: str | None = None) -> HttpResponse:
             "min": _month_param(queries.FIRST_MONTH),
             "max": _month_param(today),
         },
-        "previous": _link(
-            base, month=_month_param(queries.add_months(month, -1)), by=by, sort=shown_sort
-        )
+        "previous": _link(base, month=_month_param(add_months(month, -1)), by=by, sort=shown_sort)
         if month > queries.FIRST_MONTH
         else "",
-        "next": _link(
-            base, month=_month_param(queries.add_months(month, 1)), by=by, sort=shown_sort
-        )
-        if month < queries.first_of_month(today)
+        "next": _link(base, month=_month_param(add_months(month, 1)), by=by, sort=shown_sort)
+        if month < month_of(today)
         else "",
         "quarter_url": _link(
             reverse("reports:quarter", kwargs={"code": region.code}),
             year=month.year,
-            q=queries.quarter_of(month),
+            q=quarter_of(month),
         ),
         "export_urls": {
             table: _link(
@@ -301,13 +299,13 @@ def report(request: HttpRequest, code: str | None = None) -> HttpResponse:
             (row, _link(base, month=_month_param(month), by=row.dimension)) for row in rows
         ]
     elif region.level == Level.VILLAGE:
-        context["missed"] = queries.missed_elders(region, month)
+        context["missed"] = people.missed_elders(region, month)
     else:
         table = queries.children_table(region, month, dimension, sort=sort)
         context["table"] = table
         context["level_name"] = excel.LEVEL_NAMES.get(table.level, "下级区划")
         # Each child's coverage of the month's surges, for every elder only.
-        context["surge_columns"] = surges.totals if dimension == queries.ALL else []
+        context["surge_columns"] = surges.totals if dimension == ALL else []
         context["rows"] = [
             (
                 row,
@@ -317,7 +315,7 @@ def report(request: HttpRequest, code: str | None = None) -> HttpResponse:
                     by=by,
                     sort=shown_sort,
                 ),
-                surges.of(row.code) if dimension == queries.ALL else [],
+                surges.of(row.code) if dimension == ALL else [],
             )
             for row in table.rows
         ]
@@ -353,7 +351,7 @@ def _export(
     sort: str,
     table: str,
 ) -> HttpResponse:
-    dimension = by if ":" in by else queries.ALL
+    dimension = by if ":" in by else ALL
     label = queries.dimension_label(dimension)
     stamp = f"{month:%Y%m}"
     detail: dict[str, Any] = {"report": "", "month": _month_param(month), "by": by}
@@ -372,7 +370,7 @@ def _export(
             return _bad_request(
                 request, region, [problem], reverse("reports:region", args=[region.code])
             )
-        rows = queries.missed_elders(region, month)
+        rows = people.missed_elders(region, month)
         data = excel.missed(rows, region_name=region.name, month=month)
         name = f"未探访未达标名单_{region.name}_{stamp}.xlsx"
         detail["count"] = len(rows)
@@ -383,7 +381,7 @@ def _export(
             children,
             region_name=region.name,
             dimension_label=label,
-            surges=queries.surges(region, month) if dimension == queries.ALL else None,
+            surges=queries.surges(region, month) if dimension == ALL else None,
         )
         name = f"月探访率统计表_{region.name}_{stamp}.xlsx"
         table = "children"
@@ -414,7 +412,7 @@ def quarter(request: HttpRequest, code: str) -> HttpResponse:
         return _xlsx(request, user, region, data, name, detail)
     previous_year, previous_q = (year, number - 1) if number > 1 else (year - 1, 4)
     next_year, next_q = (year, number + 1) if number < 4 else (year + 1, 1)
-    current = queries.first_of_month(today)
+    current = month_of(today)
     context = {
         "region": region,
         "crumbs": _crumbs(user, region),
@@ -435,7 +433,7 @@ def quarter(request: HttpRequest, code: str) -> HttpResponse:
         if previous_year >= queries.FIRST_MONTH.year
         else "",
         "next": _link(base, year=next_year, q=next_q)
-        if queries.quarter_months(next_year, next_q)[0] <= current
+        if quarter_months(next_year, next_q)[0] <= current
         else "",
         "export_url": _link(base, year=year, q=number, format="xlsx"),
         "report_url": _link(
@@ -452,7 +450,7 @@ def quarter(request: HttpRequest, code: str) -> HttpResponse:
 def _dashboard_context(user: User) -> dict[str, Any]:
     region = user.region
     today = timezone.localdate()
-    board = queries.dashboard(region, today, access.elders_visible_to(user))
+    board = people.dashboard(region, today, Elder.objects.visible_to(user))
     may_assign = user.can(Perm.ASSIGNMENTS_MANAGE)
     return {
         "region": region,
@@ -502,7 +500,7 @@ def late(request: HttpRequest, code: str) -> HttpResponse:
         export = _check_format(request.GET.get("format", "")) == "xlsx"
     except forms.ValidationError as error:
         return _bad_request(request, region, list(error.messages), base)
-    found = queries.late_tasks(access.elders_visible_to(user), region, today)
+    found = people.late_tasks(Elder.objects.visible_to(user), region, today)
     if export:
         data = excel.late(found, region_name=region.name, today=today)
         name = f"逾期探访任务_{region.name}_{today:%Y%m%d}.xlsx"
@@ -527,7 +525,7 @@ def unassigned(request: HttpRequest, code: str) -> HttpResponse:
     those who cannot assign (a supervisor); those who can assign from 包干安排."""
     user = access.signed_in_user(request)
     region = access.get_region_for(user, code)
-    elders = access.elders_visible_to(user)
+    elders = Elder.objects.visible_to(user)
     context: dict[str, Any] = {
         "region": region,
         "crumbs": _crumbs(user, region),

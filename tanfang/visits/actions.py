@@ -4,10 +4,11 @@ A phone sends a visit with a UUID it made; sending it again (a retry after a
 dropped connection) must change nothing (ARCHITECTURE.md "Every submission from
 a phone or a device carries an id"). The same UUID with other content is a
 conflict, never a silent overwrite.
+
+Excusing a task (`excuse_task`) is here too: an officer's action on one task,
+audited like a visit; the tasks themselves are made by tanfang.visits.generation.
 """
 
-import base64
-import binascii
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -25,27 +26,36 @@ from django.db.models import Max
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
+from tanfang import photos
 from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm, Role
 from tanfang.audit.actions import record
 from tanfang.audit.models import Action
 from tanfang.care import follow_up
-from tanfang.care.models import Hazard, Need, NeedSource, NeedType
+from tanfang.care.findings import record_findings
+from tanfang.inputs import beijing_time, merge_errors
 from tanfang.jurisdiction import tiers
+from tanfang.months import month_of
 from tanfang.policy import engine
 from tanfang.registry.models import Elder, Status
 from tanfang.reports import rollups
 from tanfang.visits import checklist, counting
-from tanfang.visits.models import Assignment, Visit, VisitMode, Visitor
+from tanfang.visits.findings import NeedType
+from tanfang.visits.models import (
+    Assignment,
+    ExcuseReason,
+    TaskState,
+    Visit,
+    VisitMode,
+    Visitor,
+    VisitTask,
+)
 
 # A phone's clock may run a little fast; a visit further ahead is a mistake.
 CLOCK_SKEW = timedelta(minutes=5)
 SIGNATURE_MAX_BYTES = 200_000
-PHOTO_MAX_BYTES = 5_000_000
-_PNG = b"\x89PNG\r\n\x1a\n"
 IN_PERSON_MODES = frozenset({VisitMode.HOME, VisitMode.STREET})
-_JPEG = b"\xff\xd8\xff"
 
 
 class VisitConflict(Exception):
@@ -103,10 +113,10 @@ def record_visit(
     access.check(acting_user, Perm.VISITS_RECORD)
     if not access.in_scope(acting_user, elder.village_id):
         raise Http404
-    visited_at = _aware(visited_at)
-    started_at = _aware(started_at) if started_at is not None else None
-    ended_at = _aware(ended_at) if ended_at is not None else None
-    photo_bytes = read_photo(photo)
+    visited_at = beijing_time(visited_at)
+    started_at = beijing_time(started_at) if started_at is not None else None
+    ended_at = beijing_time(ended_at) if ended_at is not None else None
+    photo_bytes = photos.read_photo(photo)
     content_hash = fingerprint(
         elder=elder.pk,
         mode=mode,
@@ -165,11 +175,6 @@ def record_visit(
         return _replayed(existing, content_hash)
 
 
-def _aware(moment: datetime) -> datetime:
-    """A time without a zone is a time in Asia/Shanghai (ARCHITECTURE.md)."""
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
-
-
 def _replayed(existing: Visit, content_hash: str) -> Recorded:
     if existing.content_hash != content_hash:
         raise VisitConflict(existing)
@@ -203,6 +208,128 @@ def _store(
     location_accuracy: float | None,
     request: HttpRequest | None,
 ) -> Visit:
+    checked = check_visit(
+        acting_user=acting_user,
+        elder=elder,
+        mode=mode,
+        visited_at=visited_at,
+        visitors=visitors,
+        answers=answers,
+        refused=refused,
+        needs_found=needs_found,
+        satisfaction=satisfaction,
+        visitor_signature=visitor_signature,
+        elder_signature=elder_signature,
+        photo_bytes=photo_bytes,
+        started_at=started_at,
+        ended_at=ended_at,
+        latitude=latitude,
+        longitude=longitude,
+        location_accuracy=location_accuracy,
+    )
+    form, cleaned, needs = checked.form, checked.answers, checked.needs
+    day = timezone.localdate(visited_at)
+    tasks = list(counting.open_tasks_on(elder, day).select_for_update())
+    outcome = counting.decide(
+        tasks, mode=mode, refused=refused, tier_label=counting.tier_label_of(elder)
+    )
+    latest = Visit.objects.filter(elder=elder).aggregate(n=Max("sequence"))["n"] or 0
+    visit = Visit(
+        uuid=uuid,
+        content_hash=content_hash,
+        elder=elder,
+        village_id=elder.village_id,
+        sequence=latest + 1,
+        mode=mode,
+        refused=refused,
+        visited_at=visited_at,
+        recorded_by=acting_user,
+        checklist=form.name,
+        answers=cleaned,
+        needs_found=needs,
+        services_given=services_given.strip(),
+        suggestions=suggestions.strip(),
+        satisfaction=satisfaction,
+        notes=notes.strip(),
+        visitor_signature=visitor_signature,
+        elder_signature=elder_signature,
+        started_at=started_at,
+        ended_at=ended_at,
+        latitude=latitude,
+        longitude=longitude,
+        location_accuracy=location_accuracy,
+        counted=outcome.counts,
+        not_counted_reason="\n".join(outcome.reasons),
+    )
+    if photo_bytes:
+        extension = photos.extension(photo_bytes)
+        visit.photo.save(f"{uuid}.{extension}", ContentFile(photo_bytes), save=False)
+    visit.save()
+    visit.visitors.set(visitors)
+    now = timezone.now()
+    for task in outcome.completes:
+        task.done_at = now
+        task.done_by_visit = visit
+        task.save(update_fields=["done_at", "done_by_visit"])
+    # A follow-up visit (跟踪回访) confirms the needs it was owed for.
+    follow_up.confirm_follow_ups(visit, outcome.completes)
+    # What it found is care's to enter: hazards and needs, linked to the visit.
+    found = found_by(form, cleaned)
+    record_findings(visit, acting_user=acting_user, found=found, named_needs=needs)
+    record(
+        Action.VISIT_RECORDED,
+        actor=acting_user,
+        request=request,
+        region_code=elder.village_id,
+        target=visit,
+        detail={
+            "elder": elder.pk,
+            "sequence": visit.sequence,
+            "mode": mode,
+            "refused": refused,
+            "tasks_done": [t.pk for t in outcome.completes],
+            "photo_name": photo_name[:100],
+        },
+    )
+    # The month's rate counts it at once (issue 6): the visit's month, and the
+    # months the tasks it completed count in (a festival window that began in
+    # the month before its festival day, a quarter counted in its last month).
+    rollups.refresh_elders([elder.pk], {month_of(day), *(t.month for t in outcome.completes)})
+    return visit
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What `check_visit` found acceptable: the form, the cleaned answers and needs."""
+
+    form: checklist.Checklist
+    answers: dict[str, Any]
+    needs: list[dict[str, Any]]
+
+
+def check_visit(
+    *,
+    acting_user: User,
+    elder: Elder,
+    mode: str,
+    visited_at: datetime,
+    visitors: Sequence[Visitor],
+    answers: Mapping[str, Any],
+    refused: bool,
+    needs_found: Sequence[Mapping[str, Any]],
+    satisfaction: str,
+    visitor_signature: str,
+    elder_signature: str,
+    photo_bytes: bytes,
+    started_at: datetime | None,
+    ended_at: datetime | None,
+    latitude: Decimal | None,
+    longitude: Decimal | None,
+    location_accuracy: float | None,
+) -> Checked:
+    """Every rule a visit record must meet, shared by `record_visit` and its bulk
+    variant (tanfang.visits.bulk); every error is a ValidationError keyed by
+    its field."""
     form = checklist_for(elder, timezone.localdate(visited_at) if visited_at else None)
     errors: dict[str, list[str]] = {}
 
@@ -220,8 +347,7 @@ def _store(
         try:
             cleaned = checklist.clean_answers(form, answers)
         except ValidationError as error:
-            for field, messages in error.message_dict.items():
-                errors.setdefault(field, []).extend(messages)
+            merge_errors(errors, error)
     needs = _clean_needs(needs_found, add)
     if form.satisfaction and not refused:
         options = {o.value for o in form.satisfaction}
@@ -260,75 +386,7 @@ def _store(
         add("location_accuracy", "定位精度不能为负数。")
     if errors:
         raise ValidationError(errors)
-
-    day = timezone.localdate(visited_at)
-    tasks = list(counting.open_tasks_on(elder, day).select_for_update())
-    outcome = counting.decide(
-        tasks, mode=mode, refused=refused, tier_label=counting.tier_label_of(elder)
-    )
-    latest = Visit.objects.filter(elder=elder).aggregate(n=Max("sequence"))["n"] or 0
-    visit = Visit(
-        uuid=uuid,
-        content_hash=content_hash,
-        elder=elder,
-        village_id=elder.village_id,
-        sequence=latest + 1,
-        mode=mode,
-        refused=refused,
-        visited_at=visited_at,
-        recorded_by=acting_user,
-        checklist=form.name,
-        answers=cleaned,
-        needs_found=needs,
-        services_given=services_given.strip(),
-        suggestions=suggestions.strip(),
-        satisfaction=satisfaction,
-        notes=notes.strip(),
-        visitor_signature=visitor_signature,
-        elder_signature=elder_signature,
-        started_at=started_at,
-        ended_at=ended_at,
-        latitude=latitude,
-        longitude=longitude,
-        location_accuracy=location_accuracy,
-        counted=outcome.counts,
-        not_counted_reason="\n".join(outcome.reasons),
-    )
-    if photo_bytes:
-        extension = "png" if photo_bytes.startswith(_PNG) else "jpg"
-        visit.photo.save(f"{uuid}.{extension}", ContentFile(photo_bytes), save=False)
-    visit.save()
-    visit.visitors.set(visitors)
-    now = timezone.now()
-    for task in outcome.completes:
-        task.done_at = now
-        task.done_by_visit = visit
-        task.save(update_fields=["done_at", "done_by_visit"])
-    # A follow-up visit (跟踪回访) confirms the needs it was owed for.
-    follow_up.confirm_follow_ups(visit, outcome.completes)
-    _record_findings(acting_user, visit, form, cleaned, needs)
-    record(
-        Action.VISIT_RECORDED,
-        actor=acting_user,
-        request=request,
-        region_code=elder.village_id,
-        target=visit,
-        detail={
-            "elder": elder.pk,
-            "sequence": visit.sequence,
-            "mode": mode,
-            "refused": refused,
-            "tasks_done": [t.pk for t in outcome.completes],
-            "photo_name": photo_name[:100],
-        },
-    )
-    # The month's rate counts it at once (issue 6): the visit's month, and the
-    # months the tasks it completed count in (a festival window that began in
-    # the month before its festival day, a quarter counted in its last month).
-    rollups.refresh_elders(
-        [elder.pk], {rollups.month_of(day), *(t.month for t in outcome.completes)}
-    )
-    return visit
+    return Checked(form, cleaned, needs)
 
 
 def _check_elder(elder: Elder, add: Any) -> None:
@@ -450,81 +508,22 @@ def _check_signature(field: str, data: str, add: Any) -> None:
     if not data.startswith(prefix):
         add(field, f"{label}应为屏幕上手写的签名图片（PNG）。")
         return
-    try:
-        raw = base64.b64decode(data[len(prefix) :], validate=True)
-    except (binascii.Error, ValueError):
+    raw = photos.base64_bytes(data[len(prefix) :])
+    if raw is None:
         add(field, f"{label}的图片数据无法读取。")
         return
-    if not raw.startswith(_PNG):
+    if not raw.startswith(photos.PNG):
         add(field, f"{label}应为 PNG 图片。")
     elif len(raw) > SIGNATURE_MAX_BYTES:
         add(field, f"{label}的图片过大。")
 
 
-def read_photo(photo: UploadedFile | None) -> bytes:
-    """The bytes of an uploaded JPEG or PNG of at most 5 MB (also the photo that
-    shows a hazard removed, tanfang.care.actions)."""
-    if photo is None:
-        return b""
-    if photo.size is not None and photo.size > PHOTO_MAX_BYTES:
-        raise ValidationError({"photo": "照片不能超过 5 MB。"})
-    data: bytes = photo.read()
-    if len(data) > PHOTO_MAX_BYTES:
-        raise ValidationError({"photo": "照片不能超过 5 MB。"})
-    if not (data.startswith(_JPEG) or data.startswith(_PNG)):
-        raise ValidationError({"photo": "照片应为 JPEG 或 PNG 图片。"})
-    return data
-
-
-def _record_findings(
-    acting_user: User,
-    visit: Visit,
-    form: checklist.Checklist,
-    answers: Mapping[str, Any],
-    needs: Sequence[Mapping[str, Any]],
-) -> None:
-    """An unsafe answer on a safety item is a hazard; a need not met is a need
-    (FORMS.md "What follows for the design"), each linked to the visit."""
+def found_by(form: checklist.Checklist, answers: Mapping[str, Any]) -> checklist.Findings:
+    """What the visit's answers found (nothing when none were given: a refusal
+    at the door); care makes the hazards and needs of it (tanfang.care.findings)."""
     if not answers:
-        found = checklist.Findings(hazards=[], needs=[], bad_answers=[])
-    else:
-        found = checklist.findings(form, answers)
-    Hazard.objects.bulk_create(
-        Hazard(
-            elder_id=visit.elder_id,
-            visit=visit,
-            item=hazard.hazard,
-            finding=hazard.finding[:100],
-            created_by=acting_user,
-        )
-        for hazard in found.hazards
-    )
-    named = [
-        Need(
-            elder_id=visit.elder_id,
-            visit=visit,
-            source=NeedSource.VISIT,
-            need_type=need.need_type,
-            description=need.label,
-            created_by=acting_user,
-        )
-        for need in found.needs
-    ]
-    seen = {n.need_type for n in named}
-    for need in needs:
-        if not need["met"] and need["type"] not in seen:
-            seen.add(need["type"])
-            named.append(
-                Need(
-                    elder_id=visit.elder_id,
-                    visit=visit,
-                    source=NeedSource.VISIT,
-                    need_type=need["type"],
-                    description=need["note"],
-                    created_by=acting_user,
-                )
-            )
-    follow_up.record_creation(Need.objects.bulk_create(named))
+        return checklist.Findings(hazards=[], needs=[], bad_answers=[])
+    return checklist.findings(form, answers)
 
 
 def digest(data: bytes) -> str:
@@ -543,3 +542,56 @@ def fingerprint(**content: Any) -> str:
 
     text = json.dumps(content, sort_keys=True, default=plain, ensure_ascii=False)
     return digest(text.encode())
+
+
+# --- Excusing a task ----------------------------------------------------------------
+
+
+@transaction.atomic
+def excuse_task(
+    *,
+    acting_user: User,
+    task: VisitTask,
+    reason: str,
+    note: str,
+    request: HttpRequest | None = None,
+) -> VisitTask:
+    """The elder is in hospital, away or declined: the task is excused with the
+    reason and who, not missed (DOMAIN.md "Visits")."""
+    access.check(acting_user, Perm.ASSIGNMENTS_MANAGE)
+    elder = access.get_or_404(Elder.objects.visible_to(acting_user), pk=task.elder_id)
+    task = VisitTask.objects.select_for_update().get(pk=task.pk)
+    note = note.strip()
+    errors: dict[str, str] = {}
+    if reason not in ExcuseReason.values:
+        errors["reason"] = "请选择免除原因。"
+    elif reason == ExcuseReason.OTHER and not note:
+        errors["note"] = "免除原因为“其他”时，请填写说明。"
+    if len(note) > 200:
+        errors["note"] = "说明不能超过200字。"
+    if not task.is_open():
+        state = task.state_on(timezone.localdate())
+        errors["task"] = f"该任务{TaskState(state).label}，不能免除。"
+    if errors:
+        raise ValidationError(errors)
+    task.excused_at = timezone.now()
+    task.excused_by = acting_user
+    task.excuse_reason = reason
+    task.excuse_note = note
+    task.save(update_fields=["excused_at", "excused_by", "excuse_reason", "excuse_note"])
+    # An excused task is met (docs/统计口径.md).
+    rollups.refresh_elder_month(task.elder_id, task.month)
+    record(
+        Action.TASK_EXCUSED,
+        actor=acting_user,
+        request=request,
+        region_code=elder.village_id,
+        target=task,
+        detail={
+            "elder": elder.pk,
+            "key": task.key,
+            "window_start": str(task.window_start),
+            "reason": reason,
+        },
+    )
+    return task

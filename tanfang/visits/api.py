@@ -7,8 +7,6 @@ content again answers 200 with the record first stored and changes nothing; the
 same UUID with other content answers 409 (NONFUNCTIONAL.md "Reliability").
 """
 
-import base64
-import binascii
 import logging
 from datetime import date, datetime
 from decimal import Decimal
@@ -16,22 +14,22 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.decorators import decorate_view
 from pydantic import ConfigDict
 
+from tanfang import photos
 from tanfang.accounts import access
 from tanfang.accounts.permissions import Perm
-from tanfang.care.models import NeedType
 from tanfang.policy import documents
 from tanfang.policy.problems import ConfigError
 from tanfang.registry.api import checked_first
 from tanfang.registry.models import Elder
-from tanfang.visits import actions, checklist, counting
+from tanfang.visits import actions, checklist, counting, queries
+from tanfang.visits.findings import NeedType
 from tanfang.visits.models import Visit, VisitMode, Visitor
 
 router = Router(tags=["探访"])
@@ -190,43 +188,20 @@ def _with_parts(visits: QuerySet[Visit]) -> QuerySet[Visit]:
     )
 
 
-def _photo(data: str) -> SimpleUploadedFile | None:
-    if not data:
-        return None
-    head, _, body = data.partition(",")
-    if head not in {"data:image/jpeg;base64", "data:image/png;base64"}:
-        raise ValidationError({"photo": "照片应为 JPEG 或 PNG 图片的 data URL。"})
-    try:
-        raw = base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValidationError({"photo": "照片数据无法读取。"}) from None
-    return SimpleUploadedFile("photo", raw)
-
-
 def _visitors(request: HttpRequest, ids: list[int]) -> list[Visitor]:
     """The visitors named in the body, from the roster of the user's subtree;
     none named: the user's own visitor record."""
     user = access.signed_in_user(request)
     if not ids:
-        own = Visitor.objects.filter(user=user).first()
+        own = queries.own_visitor(user)
         return [own] if own is not None else []
-    found = {
-        v.pk: v
-        for v in Visitor.objects.filter(pk__in=ids).filter(
-            user.region.subtree("township_id") | _township_of(user)
-        )
-    }
+    found = {v.pk: v for v in queries.co_visitors(user, ids)}
     missing = [str(i) for i in ids if i not in found]
     if missing:
         raise ValidationError(
             {"visitor_ids": f"探访人员编号 {'、'.join(missing)} 不存在或不在您的管辖范围内。"}
         )
     return [found[i] for i in dict.fromkeys(ids)]
-
-
-def _township_of(user: Any) -> Q:
-    """A village's users see the roster of their township."""
-    return Q(township_id=user.region_id[:9] + "000")
 
 
 def _unavailable(elder: Elder, error: ConfigError) -> Status[dict[str, str]]:
@@ -247,7 +222,7 @@ def record_visit(request: HttpRequest, payload: VisitIn) -> Any:
     UUID with the same content returns the stored record (200) and changes nothing;
     the same UUID with other content is a conflict (409)."""
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, payload.elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=payload.elder_id)
     try:
         recorded = actions.record_visit(
             acting_user=user,
@@ -265,7 +240,7 @@ def record_visit(request: HttpRequest, payload: VisitIn) -> Any:
             notes=payload.notes,
             visitor_signature=payload.visitor_signature,
             elder_signature=payload.elder_signature,
-            photo=_photo(payload.photo),
+            photo=photos.from_data_url(payload.photo),
             started_at=payload.started_at,
             ended_at=payload.ended_at,
             latitude=payload.latitude,
@@ -277,7 +252,8 @@ def record_visit(request: HttpRequest, payload: VisitIn) -> Any:
         return Status(409, {"detail": str(conflict), "visit_id": conflict.visit.pk})
     except ConfigError as error:
         return _unavailable(elder, error)
-    visit = _with_parts(Visit.objects.filter(pk=recorded.visit.pk)).get()
+    # The elder's own (a replay's content, elder included, is the stored one's).
+    visit = _with_parts(elder.visits.filter(pk=recorded.visit.pk)).get()
     return Status(201 if recorded.created else 200, _out(visit))
 
 
@@ -286,7 +262,7 @@ def record_visit(request: HttpRequest, payload: VisitIn) -> Any:
 def list_visits(request: HttpRequest, filters: Query[VisitFilters]) -> dict[str, Any]:
     """Visits in the user's subtree, newest first."""
     user = access.signed_in_user(request)
-    visits = access.visits_visible_to(user)
+    visits = Visit.objects.visible_to(user)
     if filters.elder_id is not None:
         visits = visits.filter(elder_id=filters.elder_id)
     if filters.subtree:
@@ -305,8 +281,8 @@ def list_visits(request: HttpRequest, filters: Query[VisitFilters]) -> dict[str,
 @decorate_view(checked_first(Perm.PEOPLE_VIEW))
 def read_visit(request: HttpRequest, visit_id: int) -> dict[str, Any]:
     user = access.signed_in_user(request)
-    visit = access.get_visit_for(user, visit_id)
-    return _out(_with_parts(Visit.objects.filter(pk=visit.pk)).get())
+    visit = access.get_or_404(Visit.objects.visible_to(user), pk=visit_id)
+    return _out(_with_parts(Visit.objects.visible_to(user).filter(pk=visit.pk)).get())
 
 
 @router.get(
@@ -321,7 +297,7 @@ def visit_form(request: HttpRequest, elder_id: int) -> Any:
     `source` and each item's `description` are citations as written; `citation`
     beside them is the document's title and section, for people."""
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
     try:
         form = actions.checklist_for(elder)
     except ConfigError as error:
@@ -347,7 +323,7 @@ def check_visit(
     """Before saving: whether a visit of `mode` on `day` (today by default) would
     count, and if not, why."""
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
     outcome = counting.explain(elder, mode=mode, day=day or timezone.localdate())
     return {
         "counts": outcome.counts,

@@ -9,8 +9,8 @@ so a fourth province's form is a new file, not new code.
 
 Every option carries `bad`: "较差/差/不安全" is a bad answer whatever the form
 calls it, so reports count bad answers across forms. An item with `hazard`
-(a `tanfang.care.models.HazardItem` value) turns a bad answer into a hazard; a
-`need` item (with a `tanfang.care.models.NeedType` value) answered "needed, not
+(a `tanfang.visits.findings.HazardItem` value) turns a bad answer into a hazard; a
+`need` item (with a `tanfang.visits.findings.NeedType` value) answered "needed, not
 met" turns into a need.
 
 How answers are stored (`clean_answers` returns this shape, keyed by item key,
@@ -28,11 +28,11 @@ A choice may also be sent as its option's label ("不安全"), as a person types
 or an Excel sheet holds it; it is stored as the value. Nothing else is guessed:
 a count is a JSON integer, a need's answers are booleans.
 
-A definition file is checked against a declared schema (`ChecklistFile`, below)
-before anything of it is used: its keys, types and enumerations, then what must
-hold together (an item's option set exists, keys are unique, a safety item has
-a bad option), and every citation against the documents
-(tanfang.policy.documents). A file that fails raises `ConfigError` naming every
+A definition file is checked against a declared schema (`ChecklistFile`, in
+tanfang.visits.checklist_schema) before anything of it is used: its keys, types
+and enumerations, then what must hold together (an item's option set exists,
+keys are unique, a safety item has a bad option), and every citation against
+the documents (tanfang.policy.documents). A file that fails raises `ConfigError` naming every
 problem with its path in the file (`sections[2].items[1].hazrd`), in Chinese and
 English; nothing of it is loaded. `check_all` and `lint` report the problems
 without raising.
@@ -42,47 +42,25 @@ Pure Python; Django only for `ValidationError` and the enumerations of the model
 
 import re
 import tomllib
-import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from pydantic import ValidationError as SchemaError
 
-from tanfang.care.models import HazardItem, NeedType
+from tanfang.inputs import TYPED_CONTROLS, has_unstorable
 from tanfang.policy import documents
 from tanfang.policy.problems import ConfigError, Problem, from_pydantic
-from tanfang.visits.models import VisitMode
+from tanfang.visits.checklist_schema import ChecklistFile, ItemEntry, Kind, holds_together, shown
 
 CHECKLISTS_DIR = Path(__file__).parent / "checklists"
 
-# Who may sign, and the visit's free-text fields a form may label (tanfang.visits.models.Visit).
-SIGNATURE_LABELS = {"visitor": "探访人员签字", "elder": "被探访人签字"}
-TEXT_FIELD_LABELS = {
-    "services_given": "关爱服务情况",
-    "suggestions": "实施关爱服务建议",
-    "notes": "其他需说明的问题",
-}
-SIGNATURES = frozenset(SIGNATURE_LABELS)
-TEXT_FIELDS = frozenset(TEXT_FIELD_LABELS)
 MAX_COUNT = 99
 TEXT_MAX_LENGTH = 500
 DETAIL_MAX_LENGTH = 100
-_ALLOWED_CONTROLS = frozenset("\n\r\t")
-_KEY = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
-
-
-class Kind(StrEnum):
-    CHOICE = "choice"
-    CHOICE_TEXT = "choice_text"
-    CHOICE_COUNT = "choice_count"
-    NEED = "need"
-    TEXT = "text"
 
 
 @dataclass(frozen=True)
@@ -178,344 +156,6 @@ class Findings:
     bad_answers: list[str]  # every bad answer in words, for reports
 
 
-# --- The schema of a definition file ----------------------------------------------
-#
-# What `load` reads, declared: a key the schema does not know is refused (a
-# misspelt `hazrd` would otherwise be a safety item that never finds a hazard).
-
-# A longer text answer belongs in the visit's own text fields (2000 characters).
-MAX_LENGTH_LIMIT = 2000
-
-KIND_LABELS = {
-    Kind.CHOICE: "单选",
-    Kind.CHOICE_TEXT: "单选并填写说明",
-    Kind.CHOICE_COUNT: "单选并填写人数",
-    Kind.NEED: "需求（是否有、是否满足）",
-    Kind.TEXT: "文字",
-}
-
-
-def _shown(value: str) -> str:
-    # "|" separates the Chinese from the English of a validator's message.
-    return value[:40].replace("|", "｜")
-
-
-def _is_key(value: str) -> str:
-    if not _KEY.fullmatch(value):
-        raise ValueError(
-            f"代码“{_shown(value)}”应由小写英文字母、数字和下划线组成（如 gas_safety）"
-            f"|key {_shown(value)!r} is not ASCII snake_case"
-        )
-    return value
-
-
-def _is_words(value: str) -> str:
-    if not value.strip():
-        raise ValueError("不能为空|must not be empty")
-    return value
-
-
-def _is_citation(value: str) -> str:
-    try:
-        documents.parse(value)
-    except documents.CitationError as error:
-        raise ValueError(str(error)) from None
-    return value
-
-
-def _one_of(choices: Mapping[str, str], zh: str, en: str) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        if value not in choices:
-            listed = "、".join(f"{v}（{label}）" for v, label in choices.items())
-            raise ValueError(
-                f"“{_shown(value)}”不是{zh}，应为 {listed} 之一"
-                f"|{_shown(value)!r} is not {en}: expected one of {', '.join(choices)}"
-            )
-        return value
-
-    return check
-
-
-Key = Annotated[StrictStr, AfterValidator(_is_key)]
-Words = Annotated[StrictStr, AfterValidator(_is_words)]
-Citation = Annotated[StrictStr, AfterValidator(_is_citation)]
-KindName = Annotated[
-    StrictStr, AfterValidator(_one_of(KIND_LABELS, "项目类型（kind）", "an item kind"))
-]
-ModeName = Annotated[
-    StrictStr,
-    AfterValidator(_one_of(dict(VisitMode.choices), "探访方式（VisitMode）", "a visit mode")),
-]
-HazardName = Annotated[
-    StrictStr,
-    AfterValidator(_one_of(dict(HazardItem.choices), "隐患类别（HazardItem）", "a hazard item")),
-]
-NeedName = Annotated[
-    StrictStr,
-    AfterValidator(_one_of(dict(NeedType.choices), "需求类型（NeedType）", "a need type")),
-]
-SignatureName = Annotated[
-    StrictStr, AfterValidator(_one_of(SIGNATURE_LABELS, "签字人", "a signature"))
-]
-TextFieldName = Annotated[
-    StrictStr,
-    AfterValidator(_one_of(TEXT_FIELD_LABELS, "探访记录的文字栏", "a text field of the visit")),
-]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class OptionEntry(_Strict):
-    value: Key
-    label: Words
-    bad: StrictBool = False
-
-
-class ItemEntry(_Strict):
-    key: Key
-    label: Words
-    kind: KindName
-    # The name of an option set of `[options]`; choice items only.
-    options: Key | None = None
-    detail_options: list[Key] = Field(default_factory=list)
-    detail_label: StrictStr = ""
-    unit: StrictStr = ""
-    required: StrictBool = False
-    hazard: HazardName | None = None
-    need_type: NeedName | None = None
-    cite: Citation
-    max_length: Annotated[StrictInt, Field(ge=1, le=MAX_LENGTH_LIMIT)] | None = None
-
-
-class SectionEntry(_Strict):
-    key: Key
-    title: Words
-    items: list[ItemEntry] = Field(min_length=1)
-
-
-class ModeEntry(_Strict):
-    value: ModeName
-    label: Words
-
-
-class TextFieldEntry(_Strict):
-    field: TextFieldName
-    label: Words
-
-
-class SatisfactionEntry(_Strict):
-    # The scale comes from a document, or it is not asked (no invented scales).
-    cite: Citation
-    options: list[OptionEntry] = Field(min_length=1)
-
-
-class ChecklistFile(_Strict):
-    """A file of `checklists/`, as declared."""
-
-    title: Words
-    source: Citation
-    signatures: list[SignatureName] = Field(default_factory=list)
-    text_fields: list[TextFieldEntry] = Field(default_factory=list)
-    modes: list[ModeEntry] = Field(min_length=1)
-    options: dict[Key, Annotated[list[OptionEntry], Field(min_length=1)]] = Field(
-        default_factory=dict
-    )
-    satisfaction: SatisfactionEntry | None = None
-    sections: list[SectionEntry] = Field(min_length=1)
-
-
-def _holds_together(file: str, data: Mapping[str, Any]) -> list[Problem]:
-    """What the schema's types cannot say: references, uniqueness, and which
-    fields go with which kind of item. Read off the file as written, beside the
-    schema, so that one reading names every problem; a part the schema refuses
-    (not a table, an unknown kind) is left to the schema's words."""
-    found: list[Problem] = []
-
-    def add(path: str, zh: str, en: str) -> None:
-        found.append(Problem(file, path, zh, en))
-
-    raw_sets = data.get("options")
-    option_sets = {
-        name: _tables(entries)
-        for name, entries in (raw_sets.items() if isinstance(raw_sets, Mapping) else ())
-        if isinstance(entries, list)
-    }
-    for name, entries in option_sets.items():
-        _check_options(entries, f"options.{name}", add)
-    satisfaction = data.get("satisfaction")
-    if isinstance(satisfaction, Mapping):
-        _check_options(_tables(satisfaction.get("options")), "satisfaction.options", add)
-    signatures = data.get("signatures")
-    if isinstance(signatures, list):
-        _unique(((f"signatures[{i}]", s) for i, s in enumerate(signatures)), "签字人", add)
-    _unique(_values(data.get("text_fields"), "text_fields", "field"), "文字栏", add)
-    _unique(_values(data.get("modes"), "modes", "value"), "探访方式", add)
-    _unique(_values(data.get("modes"), "modes", "label"), "探访方式名称", add)
-    sections = _tables(data.get("sections"))
-    _unique(_values(data.get("sections"), "sections", "key"), "部分代码", add)
-    _unique(
-        (
-            entry
-            for i, section in sections
-            for entry in _values(section.get("items"), f"sections[{i}].items", "key")
-        ),
-        "项目代码",
-        add,
-    )
-    for i, section in sections:
-        for j, item in _tables(section.get("items")):
-            _check_item(item, f"sections[{i}].items[{j}]", option_sets, add)
-    return found
-
-
-Add = Callable[[str, str, str], None]
-Table = Mapping[str, Any]
-
-
-def _tables(value: Any) -> list[tuple[int, Table]]:
-    """The tables of an array of tables, with their places in it."""
-    if not isinstance(value, list):
-        return []
-    return [(i, entry) for i, entry in enumerate(value) if isinstance(entry, Mapping)]
-
-
-def _values(value: Any, where: str, key: str) -> list[tuple[str, Any]]:
-    return [(f"{where}[{i}].{key}", entry.get(key)) for i, entry in _tables(value)]
-
-
-def _unique(entries: Iterable[tuple[str, Any]], what: str, add: Add) -> None:
-    first: dict[str, str] = {}
-    for path, value in entries:
-        if not isinstance(value, str):
-            continue
-        if value in first:
-            add(
-                path,
-                f"{what}“{_shown(value)}”重复（{first[value]} 已用过）",
-                f"{_shown(value)!r} is used twice (first at {first[value]})",
-            )
-        else:
-            first[value] = path
-
-
-def _check_options(entries: list[tuple[int, Table]], where: str, add: Add) -> None:
-    _unique(((f"{where}[{i}].value", o.get("value")) for i, o in entries), "选项值", add)
-    _unique(((f"{where}[{i}].label", o.get("label")) for i, o in entries), "选项名称", add)
-    # An answer may be sent as a value or a label: neither may mean two options.
-    values = {o.get("value") for _, o in entries}
-    for i, option in entries:
-        label = option.get("label")
-        if isinstance(label, str) and label in values and label != option.get("value"):
-            add(
-                f"{where}[{i}].label",
-                f"选项名称“{_shown(label)}”是另一个选项的值",
-                f"label {_shown(label)!r} is another option's value",
-            )
-
-
-def _check_item(
-    item: Table, where: str, option_sets: Mapping[str, list[tuple[int, Table]]], add: Add
-) -> None:
-    if item.get("kind") not in list(Kind):
-        return  # the schema names it
-    kind = Kind(item["kind"])
-    detail_options = item.get("detail_options", [])
-    if not isinstance(detail_options, list):
-        detail_options = []  # the schema names it
-    detail_label = item.get("detail_label", "")
-    if kind in (Kind.CHOICE, Kind.CHOICE_TEXT, Kind.CHOICE_COUNT):
-        if kind == Kind.CHOICE and detail_options:
-            add(
-                f"{where}.detail_options",
-                "单选项目（choice）不填写说明或人数，不能有 detail_options",
-                "a plain choice takes no detail",
-            )
-        if kind != Kind.CHOICE and "detail_options" not in item:
-            add(
-                f"{where}.detail_options",
-                f"{kind} 项目须以 detail_options 指明哪些选项要填写"
-                f"{detail_label if isinstance(detail_label, str) and detail_label else '说明'}",
-                f"a {kind} item needs detail_options",
-            )
-        options = _option_set(item, where, option_sets, add)
-        if options is not None:
-            values = {o.get("value") for _, o in options}
-            for i, value in enumerate(detail_options):
-                if isinstance(value, str) and value not in values:
-                    add(
-                        f"{where}.detail_options[{i}]",
-                        f"“{_shown(value)}”不是选项组 {item['options']} 中的选项值",
-                        f"{_shown(value)!r} is not among the options of {item['options']}",
-                    )
-            bad = any(o.get("bad") is True for _, o in options)
-            if item.get("hazard") and kind != Kind.CHOICE_COUNT and not bad:
-                add(
-                    f"{where}.hazard",
-                    f"安全项的选项组 {item['options']} 须有标为 bad = true 的选项（如“不安全”）",
-                    "a safety item needs a bad option",
-                )
-    else:
-        for key in ("options", "detail_options"):
-            if key in item:
-                add(
-                    f"{where}.{key}",
-                    f"{kind} 项目没有选项，不能有 {key}",
-                    f"a {kind} item has no {key}",
-                )
-    if "hazard" in item and kind not in (Kind.CHOICE, Kind.CHOICE_TEXT):
-        add(
-            f"{where}.hazard",
-            "只有单选项目（choice、choice_text）可以是安全项（hazard）",
-            "only a choice can be a safety item",
-        )
-    if kind == Kind.NEED and "need_type" not in item:
-        add(
-            f"{where}.need_type",
-            '需求项目（kind = "need"）须有 need_type',
-            "a need item needs need_type",
-        )
-    if kind != Kind.NEED and "need_type" in item:
-        add(
-            f"{where}.need_type",
-            '只有需求项目（kind = "need"）有 need_type',
-            "need_type goes with kind need, and only there",
-        )
-    needs_label = kind in (Kind.CHOICE_TEXT, Kind.CHOICE_COUNT, Kind.NEED)
-    if needs_label and not (isinstance(detail_label, str) and detail_label.strip()):
-        example = {Kind.CHOICE_TEXT: "疾病名称", Kind.CHOICE_COUNT: "人数", Kind.NEED: "是否满足"}
-        add(
-            f"{where}.detail_label",
-            f"{kind} 项目须有 detail_label（如“{example[kind]}”）",
-            f"a {kind} item needs detail_label",
-        )
-
-
-def _option_set(
-    item: Table, where: str, option_sets: Mapping[str, list[tuple[int, Table]]], add: Add
-) -> list[tuple[int, Table]] | None:
-    name = item.get("options")
-    if name is None:
-        add(
-            f"{where}.options",
-            "单选项目须以 options 指明选项组（[options] 中的名称）",
-            "a choice item names its option set",
-        )
-        return None
-    if not isinstance(name, str) or not _KEY.fullmatch(name):
-        return None  # the schema names it
-    if name not in option_sets:
-        known = "、".join(option_sets) or "无"
-        add(
-            f"{where}.options",
-            f"没有名为“{name}”的选项组（[options] 中有：{known}）",
-            f"unknown option set {name!r}",
-        )
-        return None
-    return option_sets[name]
-
-
 # --- Loading ---------------------------------------------------------------------
 
 
@@ -531,10 +171,10 @@ def load(name: str) -> Checklist:
         raise ConfigError(
             [
                 Problem(
-                    f"{_shown(name)}.toml",
+                    f"{shown(name)}.toml",
                     "",
-                    f"没有名为 {_shown(name)} 的探访记录表",
-                    f"there is no checklist named {_shown(name)!r}",
+                    f"没有名为 {shown(name)} 的探访记录表",
+                    f"there is no checklist named {shown(name)!r}",
                 )
             ]
         )
@@ -607,7 +247,7 @@ def _build(name: str, file: str, data: Mapping[str, Any]) -> tuple[Checklist | N
         problems = from_pydantic(file, [dict(e) for e in error.errors()])
     else:
         problems = []
-    problems += _holds_together(file, data)
+    problems += holds_together(file, data)
     if spec is None or problems:
         return None, problems
     return _checklist(name, spec), []
@@ -780,9 +420,8 @@ def _text(
     if len(text) > item.max_length:
         problem(f"{what}不能超过{item.max_length}字。")
         return None
-    allowed = _ALLOWED_CONTROLS if multiline else frozenset()
     # NUL and lone surrogates cannot be stored (PostgreSQL jsonb, UTF-8).
-    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in allowed for c in text):
+    if has_unstorable(text, allowed=TYPED_CONTROLS if multiline else frozenset()):
         problem(f"{what}含有不可见的控制字符。")
         return None
     return text

@@ -18,10 +18,10 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
-from tanfang.care.models import NeedType
 from tanfang.registry.models import Elder
 from tanfang.visits import checklist
-from tanfang.visits.checklist import Kind
+from tanfang.visits.checklist_schema import Kind
+from tanfang.visits.findings import NeedType
 from tanfang.visits.models import VisitMode, Visitor
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"

@@ -1,12 +1,9 @@
 """Making the visit tasks: the daily run (`manage.py generate_tasks`), the refresh
-when an elder's tier, status or consent changes, and excusing a task.
+when an elder's tier, status or consent changes, and the follow-ups care owes.
 
-`tanfang.visits.schedule` says which tasks one elder is owed in a month; here
-they are stored for every active elder. The rules depend only on the county's
-profile and open numbers, the declared events of the place, the elder's tier and
-the three facts that change the modes (ability, health, dementia), so a plan is
-computed once per distinct combination of those and shared by all the elders who
-have it: at 3,000,000 elders there are a few hundred, not millions.
+`tanfang.visits.planning` says which tasks each elder is owed (a plan computed
+once per distinct combination of the rules' inputs, shared by all the elders
+who have it); here they are stored for every active elder.
 
 The daily run inserts in one statement per kind with the database joining the
 elders to the plans (temporary tables), ignoring the tasks that exist already
@@ -16,194 +13,33 @@ joins mid-month is not owed the half-month that is over.
 """
 
 import json
-import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
 from django.utils import timezone
 
-from tanfang.accounts import access
-from tanfang.accounts.models import User
-from tanfang.accounts.permissions import Perm
 from tanfang.audit.actions import record
 from tanfang.audit.models import Action
-from tanfang.jurisdiction import tiers
-from tanfang.jurisdiction.models import DeclaredEvent
-from tanfang.policy import engine
-from tanfang.policy.changes import Change
-from tanfang.policy.engine import EventKind, Facts
-from tanfang.registry.categories import months_later
+from tanfang.months import add_months, zone
 from tanfang.registry.models import Elder, LifeEvent, Status
 from tanfang.registry.queries import REVIEW_MONTHS
 from tanfang.reports import rollups
-from tanfang.visits import schedule
-from tanfang.visits.models import ExcuseReason, TaskKind, TaskState, VisitTask
-from tanfang.visits.schedule import ChangeSpan, EventSpan, TaskSpec
+from tanfang.visits.models import TaskKind, VisitTask
+from tanfang.visits.planning import (
+    MONTHS,
+    TRIGGER_LOOKBACK,
+    Context,
+    Planned,
+    Planner,
+    recent_changes,
+)
+from tanfang.visits.schedule import ChangeSpan, TaskSpec
 
-logger = logging.getLogger(__name__)
-# The current month and the next, so that the visitor's "upcoming" is listed.
-MONTHS = 2
 _BATCH = 2000
-# Facts stand-in: the tier is stored, so age plays no part in choosing the rule.
-_ANY_BIRTH = date(1900, 1, 1)
-
-
-@dataclass(frozen=True)
-class Context:
-    """What a village's rules depend on: the profile in force, the county's
-    numbers and the events declared for the village or a region above it."""
-
-    profile: str
-    overrides: tuple[tuple[str, Any], ...]
-    events: tuple[EventSpan, ...]
-
-
-@dataclass(frozen=True)
-class Planned:
-    spec: TaskSpec
-    tier: str
-    tier_label: str
-    profile: str
-
-
-class Planner:
-    """The tasks of the months from `today`'s on, computed once per distinct
-    (context, tier, facts) and kept."""
-
-    def __init__(self, today: date, months: int = MONTHS) -> None:
-        if months < 1:
-            raise ValueError("months must be at least 1")
-        self.today = today
-        self.months = [schedule.next_month(today.year, today.month, n) for n in range(months)]
-        self.start = date(today.year, today.month, 1)
-        self.end = schedule.month_bounds(*self.months[-1])[1]
-        self.choices = tiers.all_choices()
-        self.events = [
-            (
-                event.region,
-                EventSpan(
-                    event.pk, EventKind(event.kind), event.title, event.starts_on, event.ends_on
-                ),
-            )
-            for event in DeclaredEvent.objects.filter(
-                starts_on__lte=self.end, ends_on__gte=self.start
-            )
-            .select_related("region")
-            .order_by("starts_on", "pk")
-        ]
-        self._contexts: dict[str, Context] = {}
-        self._plans: dict[tuple[Any, ...], tuple[Planned, ...] | None] = {}
-        # Profiles that cannot be read, and why: their elders keep the tasks
-        # they have, and get none made or cancelled, until the file is fixed.
-        self.broken: dict[str, str] = {}
-
-    def context(self, village: str) -> Context:
-        found = self._contexts.get(village)
-        if found is None:
-            profile, overrides = tiers.choice_for(village, self.today, self.choices)
-            found = Context(
-                profile,
-                tuple(sorted(overrides.items())),
-                tuple(span for region, span in self.events if region.contains(village)),
-            )
-            self._contexts[village] = found
-        return found
-
-    def plan(
-        self,
-        context: Context,
-        tier: str,
-        tier_override: str,
-        ability: str,
-        health: str,
-        dementia: bool,
-    ) -> tuple[Planned, ...] | None:
-        """Visit tasks (not the file review) of an elder with these attributes;
-        None when the rules cannot be read."""
-        key = (context, tier, tier_override, ability, health, dementia)
-        if key not in self._plans:
-            self._plans[key] = self._compute(
-                context, tier_override or tier, ability, health, dementia
-            )
-        return self._plans[key]
-
-    def _compute(
-        self, context: Context, tier_key: str, ability: str, health: str, dementia: bool
-    ) -> tuple[Planned, ...] | None:
-        if context.profile in self.broken:
-            return None
-        facts = Facts(
-            birth_date=_ANY_BIRTH, ability=ability or None, health=health or None, dementia=dementia
-        )
-        seen: set[tuple[str, date]] = set()
-        planned = []
-        try:
-            profile = engine.load(context.profile)
-            for year, month in self.months:
-                version = schedule.version_for_month(profile, dict(context.overrides), year, month)
-                tier = schedule.tier_of(version, tier_key)
-                rules = schedule.rules_for(tier, facts)
-                for spec in schedule.tasks_for_month(rules, version, context.events, year, month):
-                    if spec.window_end >= self.today and spec.identity not in seen:
-                        seen.add(spec.identity)
-                        planned.append(Planned(spec, tier.key, tier.label, context.profile))
-        except ValueError as error:  # ConfigError included
-            self.broken[context.profile] = engine.problem_of(context.profile, error)
-            logger.error("visit tasks not planned: %s: %s", context.profile, error)
-            return None
-        return tuple(planned)
-
-    def triggers(self, village: str, tier_key: str, changes: Sequence[ChangeSpan]) -> list[Planned]:
-        """Trigger tasks (a visit within H hours of a fall …) owed for `changes`
-        under the rules in force today; [] when the rules cannot be read."""
-        if not changes:
-            return []
-        context = self.context(village)
-        if context.profile in self.broken:
-            return []
-        try:
-            profile = engine.load(context.profile)
-            version = schedule.version_for_month(
-                profile, dict(context.overrides), self.today.year, self.today.month
-            )
-        except ValueError as error:
-            self.broken[context.profile] = engine.problem_of(context.profile, error)
-            logger.error("trigger tasks not planned: %s: %s", context.profile, error)
-            return []
-        label = dict((t.key, t.label) for t in version.tiers).get(tier_key, "")
-        return [
-            Planned(spec, tier_key, label, context.profile)
-            for spec in schedule.trigger_tasks(version, tier_key, changes)
-            if spec.window_end >= self.today
-        ]
-
-    def review(self, base: date) -> TaskSpec | None:
-        """The file check due six months after `base` (the last check, or the
-        registration), when it is not yet past and opens by the end of the months
-        planned (registry/queries.py review_due_on)."""
-        due = months_later(base, REVIEW_MONTHS)
-        if due < self.today or due - timedelta(days=schedule.REVIEW_LEAD_DAYS) > self.end:
-            return None
-        return schedule.review_task(due)
-
-    def review_bases(self) -> Iterator[tuple[date, TaskSpec]]:
-        """Every base day whose review task is made now: the days six months
-        before the due days from today to the end of the months planned."""
-        day = months_later(self.today, -REVIEW_MONTHS) - timedelta(days=4)
-        last = months_later(self.end, -REVIEW_MONTHS) + timedelta(
-            days=schedule.REVIEW_LEAD_DAYS + 4
-        )
-        while day <= last:
-            spec = self.review(day)
-            if spec is not None:
-                yield day, spec
-            day += timedelta(days=1)
 
 
 # --- The daily run ---------------------------------------------------------------
@@ -346,7 +182,7 @@ def _insert_review_tasks(planner: Planner, subset: _Subset) -> int:
 def _insert_trigger_tasks(planner: Planner, subset: _Subset) -> int:
     """Per elder, not per plan: the few elders with a major change recorded
     lately (a fall, a discharge …) whose rules owe a visit within hours."""
-    since = datetime.combine(planner.today - TRIGGER_LOOKBACK, time.min, tzinfo=rollups.zone())
+    since = datetime.combine(planner.today - TRIGGER_LOOKBACK, time.min, tzinfo=zone())
     with_changes = LifeEvent.objects.filter(
         recorded_at__gte=since, withdrawn_at__isnull=True
     ).values("elder_id")
@@ -534,32 +370,11 @@ def _owed(
         for trigger in planner.triggers(row["village_id"], tier, changes):
             owed.tasks[trigger.spec.identity] = trigger
     base = row["last_reviewed_on"] or row["registered_on"]
-    owed.review_due = months_later(base, REVIEW_MONTHS)
+    owed.review_due = add_months(base, REVIEW_MONTHS)
     review = planner.review(base)
     if review is not None:
         owed.tasks[review.identity] = Planned(review, "", "", "")
     return owed
-
-
-# Changes recorded this long ago may still owe an open trigger task (a trigger
-# falls due at most 720 hours after, and stays open a week more).
-TRIGGER_LOOKBACK = timedelta(days=30 + schedule.TRIGGER_GRACE_DAYS + 1)
-
-
-def recent_changes(elder_ids: Sequence[int], today: date) -> dict[int, list[ChangeSpan]]:
-    """The major changes on the files of `elder_ids` (tanfang.registry.models.
-    LifeEvent, not withdrawn) recorded lately enough to owe a trigger task that
-    may still be open: a trigger runs from when the change is recorded."""
-    since = datetime.combine(today - TRIGGER_LOOKBACK, time.min, tzinfo=rollups.zone())
-    found: dict[int, list[ChangeSpan]] = {}
-    events = LifeEvent.objects.filter(
-        elder_id__in=list(elder_ids), withdrawn_at__isnull=True, recorded_at__gte=since
-    ).order_by("elder_id", "recorded_at", "pk")
-    for elder_id, pk, change, recorded_at in events.values_list(
-        "elder_id", "pk", "change", "recorded_at"
-    ):
-        found.setdefault(elder_id, []).append(ChangeSpan(pk, Change(change), recorded_at))
-    return found
 
 
 def _same(task: VisitTask, spec: TaskSpec) -> bool:
@@ -656,54 +471,57 @@ def _task(elder_id: int, planned: Planned, now: Any) -> VisitTask:
     )
 
 
-# --- Excusing a task ----------------------------------------------------------------
+# --- Follow-ups (跟踪回访) ------------------------------------------------------------
+# Owed by care after a need is resolved or an emergency closed (tanfang.care.follow_up
+# says when and why); made and cancelled here, where visits' tasks are written.
 
 
-@transaction.atomic
-def excuse_task(
+def open_follow_up(
+    elder: Elder,
     *,
-    acting_user: User,
-    task: VisitTask,
-    reason: str,
-    note: str,
-    request: HttpRequest | None = None,
+    key: str,
+    label: str,
+    day: date,
+    days: int,
+    grace_days: int,
+    modes: Sequence[str],
+    cite: str,
 ) -> VisitTask:
-    """The elder is in hospital, away or declined: the task is excused with the
-    reason and who, not missed (DOMAIN.md "Visits")."""
-    access.check(acting_user, Perm.ASSIGNMENTS_MANAGE)
-    elder = access.get_elder_for(acting_user, task.elder_id)
-    task = VisitTask.objects.select_for_update().get(pk=task.pk)
-    note = note.strip()
-    errors: dict[str, str] = {}
-    if reason not in ExcuseReason.values:
-        errors["reason"] = "请选择免除原因。"
-    elif reason == ExcuseReason.OTHER and not note:
-        errors["note"] = "免除原因为“其他”时，请填写说明。"
-    if len(note) > 200:
-        errors["note"] = "说明不能超过200字。"
-    if not task.is_open():
-        state = task.state_on(timezone.localdate())
-        errors["task"] = f"该任务{TaskState(state).label}，不能免除。"
-    if errors:
-        raise ValidationError(errors)
-    task.excused_at = timezone.now()
-    task.excused_by = acting_user
-    task.excuse_reason = reason
-    task.excuse_note = note
-    task.save(update_fields=["excused_at", "excused_by", "excuse_reason", "excuse_note"])
-    # An excused task is met (docs/统计口径.md).
-    rollups.refresh_elder_month(task.elder_id, task.month)
-    record(
-        Action.TASK_EXCUSED,
-        actor=acting_user,
-        request=request,
-        region_code=elder.village_id,
-        target=task,
-        detail={
-            "elder": elder.pk,
-            "key": task.key,
-            "window_start": str(task.window_start),
-            "reason": reason,
-        },
+    """The follow-up task (FOLLOW_UP) owed for what was settled on `day`: it opens
+    the next day, so that the visit that reported the result is not the one that
+    confirms it; due `days` after `day`, still done by a visit `grace_days` more.
+    On top of the county's rules: never counted in a month's figures
+    (tanfang.visits.models.VISIT_KINDS), never cancelled by their refresh. Asked
+    for again (the same elder, key and day), it is the open one already made."""
+    key, start = key[:60], day + timedelta(days=1)
+    made = VisitTask.objects.filter(
+        elder=elder, key=key, window_start=start, cancelled_at__isnull=True
+    ).first()
+    if made is not None:
+        return made
+    deadline = day + timedelta(days=days)
+    return VisitTask.objects.create(
+        elder=elder,
+        kind=TaskKind.FOLLOW_UP,
+        key=key,
+        label=label[:100],
+        window_start=start,
+        deadline=deadline,
+        window_end=deadline + timedelta(days=grace_days),
+        # Never counted in a month's figures; kept like every task's.
+        month=deadline.replace(day=1),
+        modes=list(modes),
+        cite=cite[:200],
     )
-    return task
+
+
+def cancel_follow_up(task: VisitTask, *, reason: str, at: datetime) -> None:
+    """A follow-up no longer owed (what it was to confirm proved not done),
+    cancelled at `at`; a task already done, excused or cancelled stays as it is."""
+    if task.kind != TaskKind.FOLLOW_UP:
+        raise ValueError(f"task {task.pk} is not a follow-up")
+    if not task.is_open():
+        return
+    task.cancelled_at = at
+    task.cancel_reason = reason[:200]
+    task.save(update_fields=["cancelled_at", "cancel_reason"])

@@ -11,13 +11,17 @@ visits made (DOMAIN.md "Visits").
 """
 
 from datetime import date
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from tanfang.regions.models import Region
+from tanfang.accounts import access
+from tanfang.accounts.models import User
+from tanfang.accounts.permissions import Perm
+from tanfang.regions.models import Level, Region, parent_code_of
 from tanfang.registry.models import Elder
 
 
@@ -37,6 +41,30 @@ class VisitorKind(models.TextChoices):
     WELFARE_POST = "welfare_post", "公益性岗位人员"
     DELIVERY = "delivery", "快递送餐人员"
     OTHER = "other", "其他"
+
+
+# The people querysets are generic in their model: django-stubs types
+# `.annotate()` of a custom QuerySet only so.
+_V = TypeVar("_V", bound="Visitor")
+
+
+class VisitorQuerySet(models.QuerySet[_V, _V]):
+    def visible_to(self, user: User) -> models.QuerySet["Visitor"]:
+        """The rosters of the townships in the user's subtree. Below a township (a
+        village liaison, a visitor bound to a village), the roster of their own
+        township, restricted to the visitors who serve their village or serve no
+        village in particular (the township's roster, 001_35a01bee4c628ebd.txt 二(三)1)."""
+        access.check(user, Perm.PEOPLE_VIEW)
+        visitors = self.select_related("township")
+        region = user.region
+        if region.level <= Level.TOWNSHIP:
+            return access.scope(user, visitors, "township_id")
+        # Only villages lie below townships: the township is the village's parent.
+        township = parent_code_of(region.code)
+        served = Visitor.villages.through.objects.filter(visitor_id=OuterRef("pk"))
+        return visitors.filter(township_id=township).filter(
+            Exists(served.filter(region_id=region.code)) | ~Exists(served)
+        )
 
 
 class Visitor(models.Model):
@@ -72,6 +100,8 @@ class Visitor(models.Model):
     )
     deactivated_at = models.DateTimeField(null=True, blank=True)
     deactivation_reason = models.CharField("停用原因", max_length=200, blank=True)
+
+    objects = VisitorQuerySet.as_manager()
 
     class Meta:
         ordering = ["township_id", "name", "id"]
@@ -126,10 +156,26 @@ class TaskKind(models.TextChoices):
     # A visit owed within hours of a major change recorded on the file (跌倒,
     # 出院 …, tanfang.policy.changes), by a profile's trigger rule.
     TRIGGER = "trigger", "重大变故后探访"
-    # 跟踪回访 of a resolved need or a closed emergency (tanfang.care.actions),
+    # 跟踪回访 of a resolved need or a closed emergency (tanfang.care.follow_up),
     # owed on top of the rules: never part of the monthly compliance, never
     # cancelled by a refresh of the rules.
     FOLLOW_UP = "follow_up", "跟踪回访"
+
+
+# The kinds of task counted in their month's visit figures (the monthly
+# rollups, tanfang.reports.rows): the rules' visits, not the file's half-year
+# review nor a follow-up (跟踪回访).
+VISIT_KINDS = (
+    str(TaskKind.REGULAR),
+    str(TaskKind.TRIGGER),
+    str(TaskKind.FESTIVAL),
+    str(TaskKind.EVENT),
+)
+# Always part of compliance.
+ALWAYS_REQUIRED = (str(TaskKind.REGULAR), str(TaskKind.TRIGGER))
+# Surges of visits (节日/天气): part of compliance only when mandatory (not
+# `extra`, 001_35a01bee4c628ebd.txt 二(五)2 "必须开展"); each has its coverage.
+SURGE_KINDS = (str(TaskKind.FESTIVAL), str(TaskKind.EVENT))
 
 
 class TaskState(models.TextChoices):
@@ -149,6 +195,16 @@ class ExcuseReason(models.TextChoices):
     AWAY = "away", "外出（不在家）"
     DECLINED = "declined", "老人拒绝探访"
     OTHER = "other", "其他"
+
+
+_VT = TypeVar("_VT", bound="VisitTask")
+
+
+class VisitTaskQuerySet(models.QuerySet[_VT, _VT]):
+    def visible_to(self, user: User) -> models.QuerySet["VisitTask"]:
+        """Visit tasks of elders living in the user's subtree now."""
+        access.check(user, Perm.PEOPLE_VIEW)
+        return access.scope(user, self.select_related("elder"), "elder__village_id")
 
 
 class VisitTask(models.Model):
@@ -208,6 +264,8 @@ class VisitTask(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField("取消原因", max_length=200, blank=True)
 
+    objects = VisitTaskQuerySet.as_manager()
+
     class Meta:
         ordering = ["deadline", "elder_id", "id"]
         constraints = [
@@ -266,6 +324,16 @@ class VisitMode(models.TextChoices):
     OTHER = "other", "其他"
 
 
+_VR = TypeVar("_VR", bound="Visit")
+
+
+class VisitQuerySet(models.QuerySet[_VR, _VR]):
+    def visible_to(self, user: User) -> models.QuerySet["Visit"]:
+        """Visit records made where the elder lived at the time, in the user's subtree."""
+        access.check(user, Perm.PEOPLE_VIEW)
+        return access.scope(user, self.select_related("elder", "village"), "village_id")
+
+
 class Visit(models.Model):
     """探访关爱服务记录 (000_… 附件4, 001_… 附件3, 003_… 附件2)."""
 
@@ -309,6 +377,8 @@ class Visit(models.Model):
     # Whether it counted towards a task, and why not in words when it did not.
     counted = models.BooleanField("计入探访要求", default=False)
     not_counted_reason = models.TextField("不计入原因", blank=True)
+
+    objects = VisitQuerySet.as_manager()
 
     class Meta:
         ordering = ["-visited_at", "-id"]

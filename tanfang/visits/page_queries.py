@@ -1,7 +1,7 @@
 """Reads for the phone pages: the visitor's home, the village board, one visit.
 
-Every function starts from `access.elders_visible_to(user)` or
-`access.visits_visible_to(user)` and narrows it; none widens it. Each list is
+Every function starts from `Elder.objects.visible_to(user)` or
+`Visit.objects.visible_to(user)` and narrows it; none widens it. Each list is
 read in a fixed number of queries whatever the number of rows (the pages pin
 their query counts in their tests).
 """
@@ -25,14 +25,14 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from tanfang.accounts import access
 from tanfang.accounts.models import User
-from tanfang.care.models import NeedType
 from tanfang.policy import engine
 from tanfang.regions.models import Level, Region
 from tanfang.registry import crypto
 from tanfang.registry.models import Elder, Status
 from tanfang.visits import checklist
+from tanfang.visits.checklist_schema import Kind
+from tanfang.visits.findings import NeedType
 from tanfang.visits.models import (
     Assignment,
     TaskKind,
@@ -136,7 +136,7 @@ def home(user: User, visitor: Visitor, today: date) -> Home:
     elders `user` may see, in one query: open tasks whose window is open or opens
     within UPCOMING_DAYS, and those done in the current window. File reviews are
     the liaison's, not a visit, and stay out."""
-    mine = access.elders_visible_to(user).filter(
+    mine = Elder.objects.visible_to(user).filter(
         Exists(_open_assignments().filter(elder=OuterRef("pk"), visitor=visitor)),
         status=Status.ACTIVE,
     )
@@ -207,7 +207,7 @@ def visitors_for_form(user: User, elder: Elder) -> QuerySet[Visitor]:
     served = Visitor.villages.through.objects.filter(visitor_id=OuterRef("pk"))
     township = elder.village_id[:9] + "000"
     return (
-        access.visitors_visible_to(user)
+        Visitor.objects.visible_to(user)
         .filter(active=True)
         .filter(
             Exists(_open_assignments().filter(elder=elder, visitor=OuterRef("pk")))
@@ -291,7 +291,7 @@ def board(user: User, village: Region, today: date) -> Board:
         .order_by("window_start", "deadline", "pk")
     )
     elders = _with_last_visit(
-        access.elders_visible_to(user)
+        Elder.objects.visible_to(user)
         .filter(village_id=village.code, status=Status.ACTIVE)
         .prefetch_related(
             Prefetch("visit_tasks", queryset=month_tasks, to_attr="month_tasks"),
@@ -342,7 +342,7 @@ def places_under(user: User, region: Region, today: date) -> list[PlaceRow]:
     if region.level != Level.TOWNSHIP:
         return [PlaceRow(child) for child in children]
     # `region` came through access.get_region_for: its villages are in scope.
-    in_village = access.elders_visible_to(user).filter(
+    in_village = Elder.objects.visible_to(user).filter(
         village_id=OuterRef("code"), status=Status.ACTIVE
     )
     open_now = VisitTask.objects.filter(
@@ -416,9 +416,9 @@ def answers_in_words(name: str, answers: Mapping[str, Any]) -> list[AnswerSectio
 
 def _words(item: checklist.Item, raw: Any) -> tuple[str, bool]:
     kind = item.kind
-    if kind == checklist.Kind.TEXT:
+    if kind == Kind.TEXT:
         return str(raw), False
-    if kind == checklist.Kind.NEED:
+    if kind == Kind.NEED:
         if not isinstance(raw, Mapping) or not raw.get("needed"):
             return "否", False
         met = raw.get("met")
@@ -429,11 +429,9 @@ def _words(item: checklist.Item, raw: Any) -> tuple[str, bool]:
         return str(raw), False
     words = option.label
     if isinstance(raw, Mapping):
-        detail = raw.get("detail") if kind == checklist.Kind.CHOICE_TEXT else raw.get("count")
+        detail = raw.get("detail") if kind == Kind.CHOICE_TEXT else raw.get("count")
         if detail not in (None, ""):
-            words += (
-                f"{detail}{item.unit}" if kind == checklist.Kind.CHOICE_COUNT else f"（{detail}）"
-            )
+            words += f"{detail}{item.unit}" if kind == Kind.CHOICE_COUNT else f"（{detail}）"
     return words, option.bad
 
 

@@ -1,7 +1,7 @@
 """Reading the roster and the assignments (包干).
 
 Every function that lists people takes a queryset that already went through
-`access.elders_visible_to(user)` or `access.visitors_visible_to(user)`; nothing
+`Elder.objects.visible_to(user)` or `Visitor.objects.visible_to(user)`; nothing
 here widens it.
 """
 
@@ -21,6 +21,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from tanfang.accounts.models import User
 from tanfang.regions.models import Level, Region, parent_code_of
 from tanfang.registry.models import Elder, Status
 from tanfang.visits.models import Assignment, Visitor
@@ -196,4 +197,23 @@ def with_roster_details(visitors: QuerySet[Visitor]) -> QuerySet[Visitor]:
         elder_count=Count("assignments", filter=Q(assignments__ended_at__isnull=True))
     ).prefetch_related(
         Prefetch("villages", queryset=Region.objects.order_by("code"), to_attr="served")
+    )
+
+
+# --- The visitors of a visit's record ---------------------------------------------------
+
+
+def own_visitor(user: User) -> Visitor | None:
+    """The user's own entry in the roster (a visitor who signs in), if any."""
+    return Visitor.objects.filter(user=user).first()
+
+
+def co_visitors(user: User, ids: list[int]) -> QuerySet[Visitor]:
+    """Those of `ids` a user may name on a visit's record: the rosters of the
+    townships in the user's subtree and, for a village's users, the whole roster
+    of their township (wider than `Visitor.objects.visible_to`: a visitor who
+    serves another village may go along)."""
+    own_township = Q(township_id=user.region_id[:9] + "000")
+    return Visitor.objects.filter(pk__in=ids).filter(
+        user.region.subtree("township_id") | own_township
     )

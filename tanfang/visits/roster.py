@@ -17,6 +17,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from tanfang import refresh
 from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm, Role
@@ -406,7 +407,7 @@ def deactivate_visitor(
             "elders_without_visitor": [e.pk for e in uncovered],
         },
     )
-    _refresh(elders.values())
+    refresh.after_assignments_changed(list(elders.values()))
     return uncovered
 
 
@@ -455,7 +456,7 @@ def _already_assigned(elders: list[Elder], visitor: Visitor) -> set[int]:
 def _check_visitor(acting_user: User, visitor: Visitor, errors: Errors) -> None:
     if not visitor.active:
         _fail(errors, "visitor", f"{visitor.name}已停用，不能指定包干。")
-    elif not access.visitors_visible_to(acting_user).filter(pk=visitor.pk).exists():
+    elif not Visitor.objects.visible_to(acting_user).filter(pk=visitor.pk).exists():
         _fail(errors, "visitor", "该探访人员不在您的管辖范围内。")
 
 
@@ -482,16 +483,6 @@ def _create(
     return assignment
 
 
-def _refresh(elders: Iterable[Elder]) -> None:
-    """The elder's visit tasks follow who is responsible (issue 5: refreshed at
-    once when an elder's assignment changes)."""
-    from tanfang.visits.generation import refresh_tasks
-
-    today = timezone.localdate()
-    for elder in elders:
-        refresh_tasks(elder, today)
-
-
 @transaction.atomic
 def assign_visitor(
     *,
@@ -515,7 +506,7 @@ def assign_visitor(
     if errors:
         raise ValidationError(errors)
     assignment = _create(acting_user, elder, visitor, request, bulk=False)
-    _refresh([elder])
+    refresh.after_assignments_changed([elder])
     return assignment
 
 
@@ -549,7 +540,7 @@ def assign_many(
     if errors:
         raise ValidationError(errors)
     made = [_create(acting_user, elder, visitor, request, bulk=True) for elder in chosen]
-    _refresh(chosen)
+    refresh.after_assignments_changed(chosen)
     return made
 
 
@@ -597,5 +588,5 @@ def end_assignment(
     if errors:
         raise ValidationError(errors)
     _end(acting_user, assignment, text, timezone.now(), request)
-    _refresh([elder])
+    refresh.after_assignments_changed([elder])
     return elder.status == Status.ACTIVE and not queries.has_visitor(elder)

@@ -4,7 +4,6 @@ user's subtree), every change made by one action of tanfang/visits/roster.py."""
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -13,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from tanfang import pages
 from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
@@ -43,13 +43,6 @@ def _posted(request: HttpRequest) -> Any:
     return request.POST if request.method == "POST" else None
 
 
-def _put_back(form: forms.Form, error: ValidationError) -> None:
-    """The action's errors, keyed by its argument names, next to the fields."""
-    for field, field_messages in error.message_dict.items():
-        for message in field_messages:
-            form.add_error(field if field in form.fields else None, message)
-
-
 # --- The roster ------------------------------------------------------------------
 
 
@@ -57,7 +50,7 @@ def _put_back(form: forms.Form, error: ValidationError) -> None:
 def visitor_list(request: HttpRequest) -> HttpResponse:
     user = access.signed_in_user(request)
     form = VisitorFilterForm(request.GET, user=user)
-    visitors = access.visitors_visible_to(user)
+    visitors = Visitor.objects.visible_to(user)
     if form.is_valid():
         data = form.cleaned_data
         visitors = queries.search_visitors(
@@ -111,7 +104,7 @@ def visitor_new(request: HttpRequest) -> HttpResponse:
                 acting_user=user, township=township, request=request, **form.values()
             )
         except ValidationError as error:
-            _put_back(form, error)
+            pages.put_back(form, error)
         else:
             messages.success(request, f"已将 {visitor.name} 加入{township.name}探访人员名单。")
             return redirect("visits:visitor_detail", visitor_id=visitor.pk)
@@ -122,8 +115,8 @@ def visitor_new(request: HttpRequest) -> HttpResponse:
 @access.requires(Perm.PEOPLE_VIEW)
 def visitor_detail(request: HttpRequest, visitor_id: int) -> HttpResponse:
     user = access.signed_in_user(request)
-    visitor = access.get_visitor_for(user, visitor_id)
-    elders = queries.elders_of_visitor(visitor, access.elders_visible_to(user))
+    visitor = access.get_or_404(Visitor.objects.visible_to(user), pk=visitor_id)
+    elders = queries.elders_of_visitor(visitor, Elder.objects.visible_to(user))
     context = {
         "visitor": visitor,
         "phone": _masked_phone(visitor),
@@ -137,7 +130,7 @@ def visitor_detail(request: HttpRequest, visitor_id: int) -> HttpResponse:
 @access.requires(Perm.VISITORS_MANAGE)
 def visitor_edit(request: HttpRequest, visitor_id: int) -> HttpResponse:
     user = access.signed_in_user(request)
-    visitor = access.get_visitor_for(user, visitor_id)
+    visitor = access.get_or_404(Visitor.objects.visible_to(user), pk=visitor_id)
     form = VisitorForm(
         _posted(request),
         acting_user=user,
@@ -151,7 +144,7 @@ def visitor_edit(request: HttpRequest, visitor_id: int) -> HttpResponse:
                 acting_user=user, visitor=visitor, changes=form.changes(), request=request
             )
         except ValidationError as error:
-            _put_back(form, error)
+            pages.put_back(form, error)
         else:
             if changed:
                 messages.success(request, f"已保存 {visitor.name} 的信息。")
@@ -165,7 +158,7 @@ def visitor_edit(request: HttpRequest, visitor_id: int) -> HttpResponse:
 @access.requires(Perm.VISITORS_MANAGE)
 def visitor_deactivate(request: HttpRequest, visitor_id: int) -> HttpResponse:
     user = access.signed_in_user(request)
-    visitor = access.get_visitor_for(user, visitor_id)
+    visitor = access.get_or_404(Visitor.objects.visible_to(user), pk=visitor_id)
     form = DeactivateForm(_posted(request))
     if request.method == "POST" and visitor.active and form.is_valid():
         try:
@@ -173,7 +166,7 @@ def visitor_deactivate(request: HttpRequest, visitor_id: int) -> HttpResponse:
                 acting_user=user, visitor=visitor, request=request, **form.cleaned_data
             )
         except ValidationError as error:
-            _put_back(form, error)
+            pages.put_back(form, error)
         else:
             messages.success(request, f"已停用 {visitor.name}，其包干已全部结束。")
             if uncovered:
@@ -183,7 +176,7 @@ def visitor_deactivate(request: HttpRequest, visitor_id: int) -> HttpResponse:
                 )
             return redirect("visits:visitor_detail", visitor_id=visitor.pk)
     elders = list(
-        queries.elders_of_visitor(visitor, access.elders_visible_to(user)).annotate(
+        queries.elders_of_visitor(visitor, Elder.objects.visible_to(user)).annotate(
             others=queries.has_other_visitor(visitor)
         )
     )
@@ -212,7 +205,7 @@ def assign_region(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _overview(request: HttpRequest, user: User, region: Region) -> HttpResponse:
-    counts = queries.counts_by_village(region, access.elders_visible_to(user))
+    counts = queries.counts_by_village(region, Elder.objects.visible_to(user))
     context: dict[str, Any] = {
         "region": region,
         "counts": counts,
@@ -235,8 +228,8 @@ def _ancestors(user: User, region: Region) -> list[Region]:
 
 
 def _village(request: HttpRequest, user: User, village: Region) -> HttpResponse:
-    elders = access.elders_visible_to(user).filter(village_id=village.code)
-    visitors = queries.eligible_visitors(access.visitors_visible_to(user), village.code)
+    elders = Elder.objects.visible_to(user).filter(village_id=village.code)
+    visitors = queries.eligible_visitors(Visitor.objects.visible_to(user), village.code)
     form = BulkAssignForm(
         _posted(request),
         elders=elders.filter(status=Status.ACTIVE),
@@ -251,7 +244,7 @@ def _village(request: HttpRequest, user: User, village: Region) -> HttpResponse:
                 request=request,
             )
         except ValidationError as error:
-            _put_back(form, error)
+            pages.put_back(form, error)
         else:
             visitor = form.cleaned_data["visitor"]
             messages.success(request, f"已为 {len(made)} 位老人指定包干探访人员 {visitor.name}。")
@@ -280,8 +273,8 @@ def _file_url(elder: Elder) -> str:
 def assign_elder(request: HttpRequest, elder_id: int) -> HttpResponse:
     """Add a responsible visitor for one elder."""
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, elder_id)
-    eligible = queries.eligible_visitors(access.visitors_visible_to(user), elder.village_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
+    eligible = queries.eligible_visitors(Visitor.objects.visible_to(user), elder.village_id)
     form = AssignForm(
         _posted(request),
         visitors=eligible.exclude(queries.assigned_to(elder)),
@@ -295,7 +288,7 @@ def assign_elder(request: HttpRequest, elder_id: int) -> HttpResponse:
                 request=request,
             )
         except ValidationError as error:
-            _put_back(form, error)
+            pages.put_back(form, error)
         else:
             visitor = form.cleaned_data["visitor"]
             messages.success(request, f"已指定 {visitor.name} 为 {elder.name} 的包干探访人员。")
@@ -313,7 +306,7 @@ def assign_elder(request: HttpRequest, elder_id: int) -> HttpResponse:
 def elder_assignments(request: HttpRequest, elder_id: int) -> HttpResponse:
     """Every visitor who was ever responsible for the elder, with who and when."""
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
     return _history(request, user, elder, None, None)
 
 
@@ -338,7 +331,7 @@ def _history(
 @require_POST
 def end_assignment(request: HttpRequest, elder_id: int) -> HttpResponse:
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
     form = EndAssignmentForm(
         request.POST, assignments=elder.assignments.filter(ended_at__isnull=True)
     )
@@ -352,7 +345,7 @@ def end_assignment(request: HttpRequest, elder_id: int) -> HttpResponse:
                 request=request,
             )
         except ValidationError as error:
-            _put_back(form, error)
+            pages.put_back(form, error)
         else:
             messages.success(request, f"已结束 {assignment.visitor.name} 对 {elder.name} 的包干。")
             if left_without:

@@ -38,6 +38,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from tanfang.months import add_months, month_of
 from tanfang.policy import engine
 from tanfang.policy.changes import CHANGE_LABELS, Change
 from tanfang.policy.engine import (
@@ -136,13 +137,6 @@ def next_month(year: int, month: int, months: int = 1) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later, or the month's last day when it has none
-    (as tanfang.registry.categories.months_later)."""
-    year, month = next_month(day.year, day.month, months)
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 # --- Which rules ------------------------------------------------------------------
 
 
@@ -190,10 +184,6 @@ def tasks_for_month(
         *festival_tasks(rules, version, year, month),
         *event_tasks(rules, version, events, year, month),
     ]
-
-
-def month_of(day: date) -> date:
-    return date(day.year, day.month, 1)
 
 
 def periods(rule: VisitRule, year: int, month: int) -> list[tuple[date, date, str]]:

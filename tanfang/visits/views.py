@@ -3,32 +3,28 @@ the visit form with its "will it count" check, one visit record, and the
 village board of the liaison (DOMAIN.md "Visits", issue 5 "Phone pages")."""
 
 import logging
-import re
 from datetime import date
 from typing import Any
 
 from django import forms as django_forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.http.response import HttpResponseRedirectBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET
 
+from tanfang import pages
 from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
-from tanfang.audit.actions import record
-from tanfang.audit.models import Action
 from tanfang.policy.problems import ConfigError
 from tanfang.regions.models import Level, Region
-from tanfang.registry import crypto, reveal
+from tanfang.registry import reveal
 from tanfang.registry.models import Elder, Status
-from tanfang.visits import actions, checklist, counting, generation, page_queries
+from tanfang.visits import actions, checklist, counting, page_queries
 from tanfang.visits.forms import DATETIME_LOCAL, VisitForm
 from tanfang.visits.models import ExcuseReason, Visit, VisitMode, Visitor, VisitTask
 
@@ -68,17 +64,12 @@ def _saved_visit(request: HttpRequest, user: User) -> Visit | None:
     if not raw.isdigit():
         return None
     try:
-        return access.get_visit_for(user, int(raw))
+        return access.get_or_404(Visit.objects.visible_to(user), pk=int(raw))
     except Http404:
         return None
 
 
 # --- Calling the elder ------------------------------------------------------------------
-
-
-class Dial(HttpResponseRedirectBase):
-    allowed_schemes = ["tel"]
-    status_code = 302
 
 
 @access.requires(Perm.PEOPLE_VIEW, Perm.VISITS_RECORD)
@@ -103,7 +94,7 @@ def call(request: HttpRequest, elder_id: int) -> HttpResponse:
     phone them (电话探访) without holding the reveal permission for everyone.
     """
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
     if not (
         reveal.may_reveal(user, elder)
         or page_queries.is_assigned(page_queries.visitor_of(user), elder)
@@ -112,28 +103,10 @@ def call(request: HttpRequest, elder_id: int) -> HttpResponse:
     if not elder.phone_token:
         messages.info(request, f"{elder.name}的档案未登记联系电话。")
         return redirect("visits:home")
-    number = crypto.decrypt(elder.phone_token)
-    with transaction.atomic():
-        record(
-            Action.ELDER_REVEALED,
-            actor=user,
-            request=request,
-            region_code=elder.village_id,
-            target=elder,
-            detail={"field": "phone", "purpose": "call"},
-        )
-    response = Dial(f"tel:{dialable(number)}")
-    patch_cache_control(response, no_store=True)
-    return response
-
-
-def dialable(number: str) -> str:
-    """13812345678 as it is; a landline 0595-88881234-801 as 059588881234,801:
-    the extension is dialled after a pause."""
-    parts = number.split("-")
-    if len(parts) == 3:
-        return f"{parts[0]}{parts[1]},{parts[2]}"
-    return re.sub(r"[^0-9+]", "", number)
+    number = reveal.reveal_phone_to_dial(
+        acting_user=user, elder=elder, request=request, purpose="call"
+    )
+    return pages.dial(number)
 
 
 # --- The visit form ---------------------------------------------------------------------
@@ -142,7 +115,7 @@ def dialable(number: str) -> str:
 @access.requires(Perm.VISITS_RECORD)
 def visit_new(request: HttpRequest, elder_id: int) -> HttpResponse:
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
     today = timezone.localdate()
     own = page_queries.visitor_of(user)
     try:
@@ -251,7 +224,7 @@ def visit_check(request: HttpRequest, elder_id: int) -> HttpResponse:
     """The htmx fragment under the mode: whether the visit will count, and if
     not why (counting.explain), before anything is saved."""
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
     context = _check_context(
         elder,
         request.GET.get("mode", ""),
@@ -306,7 +279,7 @@ def _day_of(value: Any) -> date | None:
 @access.requires(Perm.PEOPLE_VIEW)
 def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
     user = access.signed_in_user(request)
-    visit = access.get_visit_for(user, visit_id)
+    visit = access.get_or_404(Visit.objects.visible_to(user), pk=visit_id)
     context = {
         "visit": visit,
         "answers": page_queries.answers_in_words(visit.checklist, visit.answers),
@@ -366,8 +339,8 @@ def elder_visits(request: HttpRequest, elder_id: int) -> HttpResponse:
     button to record one: visits are scoped by the village where they were made,
     which the file's own view does not know about."""
     user = access.signed_in_user(request)
-    elder = access.get_elder_for(user, elder_id)
-    visits = access.visits_visible_to(user).filter(elder=elder).order_by("-visited_at", "-pk")
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
+    visits = Visit.objects.visible_to(user).filter(elder=elder).order_by("-visited_at", "-pk")
     context = {
         "elder": elder,
         "visits": list(visits[:RECENT_VISITS]),
@@ -382,17 +355,8 @@ def elder_visits(request: HttpRequest, elder_id: int) -> HttpResponse:
 def visit_photo(request: HttpRequest, visit_id: int) -> FileResponse:
     """The photo of a visit, to those who may read the visit, never cached."""
     user = access.signed_in_user(request)
-    visit = access.get_visit_for(user, visit_id)
-    if not visit.photo:
-        raise Http404
-    try:
-        handle = visit.photo.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    kind = "image/png" if visit.photo.name.lower().endswith(".png") else "image/jpeg"
-    response = FileResponse(handle, content_type=kind)
-    patch_cache_control(response, private=True, no_store=True)
-    return response
+    visit = access.get_or_404(Visit.objects.visible_to(user), pk=visit_id)
+    return pages.stored_photo(visit.photo)
 
 
 # --- The village board ------------------------------------------------------------------
@@ -444,11 +408,11 @@ def task_excuse(request: HttpRequest, task_id: int) -> HttpResponse:
     """Excuse one open visit task: the elder is in hospital, away or declined
     (DOMAIN.md "Visits"), with the reason and who; the board then shows it excused."""
     user = access.signed_in_user(request)
-    task = access.get_visit_task_for(user, task_id)
+    task = access.get_or_404(VisitTask.objects.visible_to(user), pk=task_id)
     form = ExcuseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            generation.excuse_task(
+            actions.excuse_task(
                 acting_user=user,
                 task=task,
                 reason=form.cleaned_data["reason"],
@@ -456,9 +420,7 @@ def task_excuse(request: HttpRequest, task_id: int) -> HttpResponse:
                 request=request,
             )
         except ValidationError as error:
-            for field, messages_ in error.message_dict.items():
-                for message in messages_:
-                    form.add_error(field if field in form.fields else None, message)
+            pages.put_back(form, error)
         else:
             messages.success(request, f"已免除 {task.elder.name} 的“{task.label}”。")
             board = reverse("visits:board_region", args=[task.elder.village_id])

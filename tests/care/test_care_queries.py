@@ -7,20 +7,20 @@ from datetime import date
 import pytest
 from django.http import Http404
 
-from tanfang.care import actions, queries
+from tanfang.care import emergencies, hazards, needs, queries
 from tanfang.care.models import Hazard
 from tests.conftest import COUNTY, OTHER_COUNTY, TOWNSHIP_A, TOWNSHIP_B, VILLAGE_A, VILLAGE_B, aware
 from tests.visits.factories import make_elder
 
 
 def need(users, elder, need_type="meals", who="visitor_a"):
-    return actions.raise_need(
+    return needs.raise_need(
         acting_user=users[who], elder=elder, need_type=need_type, source="phone"
     )
 
 
 def measured(users, made, due_on, who="liaison_a"):
-    return actions.set_measure(
+    return needs.set_measure(
         acting_user=users[who], need=made, measure="送餐", responsible_unit="食堂", due_on=due_on
     )
 
@@ -32,12 +32,12 @@ def history(users, regions, elder, time_machine):
     村B: one need of 11-15."""
     time_machine.move_to(aware(2026, 11, 1, 9, 0), tick=False)
     overdue = measured(users, need(users, elder), date(2026, 11, 20))
-    gas = actions.raise_hazard(
+    gas = hazards.raise_hazard(
         acting_user=users["visitor_a"], elder=elder, item="gas", description="软管老化"
     )
     time_machine.move_to(aware(2026, 11, 10, 9, 0), tick=False)
     done = measured(users, need(users, elder, "bathing"), date(2026, 11, 30))
-    housing = actions.raise_hazard(
+    housing = hazards.raise_hazard(
         acting_user=users["visitor_a"],
         elder=elder,
         item="housing",
@@ -48,9 +48,9 @@ def history(users, regions, elder, time_machine):
     elder_b = make_elder(users, regions, 2, village=VILLAGE_B)
     in_b = need(users, elder_b, who="liaison_b")
     time_machine.move_to(aware(2026, 11, 20, 9, 0), tick=False)
-    actions.change_need_status(acting_user=users["liaison_a"], need=done, to_status="resolved")
+    needs.change_need_status(acting_user=users["liaison_a"], need=done, to_status="resolved")
     time_machine.move_to(aware(2026, 11, 22, 9, 0), tick=False)
-    fall = actions.raise_emergency(
+    fall = emergencies.raise_emergency(
         acting_user=users["visitor_a"], elder=elder, kind="fall", source="phone", description="跌倒"
     )
     time_machine.move_to(aware(2026, 11, 23, 10, 0), tick=False)
@@ -156,7 +156,7 @@ def test_the_counts_of_the_rate_report(history, django_assert_num_queries):
 
 def test_a_hazard_removed_after_30_days_is_not_in_time(users, elder, time_machine):
     time_machine.move_to(aware(2026, 10, 1, 9, 0), tick=False)
-    slow = actions.raise_hazard(
+    slow = hazards.raise_hazard(
         acting_user=users["visitor_a"], elder=elder, item="gas", description="漏气"
     )
     Hazard.objects.filter(pk=slow.pk).update(status="removed", removed_at=aware(2026, 11, 2, 9, 0))

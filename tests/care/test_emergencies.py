@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from tanfang.audit.models import Action, AuditEvent
-from tanfang.care import actions
+from tanfang.care import emergencies
 from tanfang.care.models import Emergency, EmergencyStep
 from tanfang.visits.models import TaskKind, VisitTask
 from tests.care.conftest import visit_of
@@ -20,7 +20,7 @@ from tests.conftest import aware
 
 @pytest.fixture
 def fall(users, elder):
-    return actions.raise_emergency(
+    return emergencies.raise_emergency(
         acting_user=users["visitor_a"],
         elder=elder,
         kind="fall",
@@ -31,7 +31,7 @@ def fall(users, elder):
 
 
 def step(users, emergency, kind, minute, who="visitor_a", **fields):
-    return actions.record_step(
+    return emergencies.record_step(
         acting_user=users[who],
         emergency=emergency,
         kind=kind,
@@ -48,7 +48,7 @@ def handled(users, emergency):
 
 
 def close(users, emergency, outcome_kind="hospital", who="liaison_a"):
-    return actions.close_emergency(
+    return emergencies.close_emergency(
         acting_user=users[who],
         emergency=emergency,
         outcome_kind=outcome_kind,
@@ -68,7 +68,7 @@ def test_raising_records_who_when_and_is_audited(users, fall):
 
 def test_raised_from_a_visit_it_names_the_visit(users, elder, visitor):
     visit = visit_of(users, elder, visitor, number=1)
-    emergency = actions.raise_emergency(
+    emergency = emergencies.raise_emergency(
         acting_user=users["visitor_a"],
         elder=elder,
         kind="illness",
@@ -79,7 +79,7 @@ def test_raised_from_a_visit_it_names_the_visit(users, elder, visitor):
     assert Emergency.objects.get(pk=emergency.pk).visit == visit
 
     with pytest.raises(ValidationError) as caught:
-        actions.raise_emergency(
+        emergencies.raise_emergency(
             acting_user=users["visitor_a"],
             elder=elder,
             kind="illness",
@@ -93,7 +93,7 @@ def test_raised_from_a_visit_it_names_the_visit(users, elder, visitor):
 
 def test_raising_nonsense_is_refused(users, elder):
     with pytest.raises(ValidationError) as caught:
-        actions.raise_emergency(
+        emergencies.raise_emergency(
             acting_user=users["visitor_a"],
             elder=elder,
             kind="flood",
@@ -128,7 +128,7 @@ def test_the_steps_are_kept_with_their_times(users, fall):
 
 def test_a_step_before_the_emergency_or_in_the_future_is_refused(users, fall):
     with pytest.raises(ValidationError) as caught:
-        actions.record_step(
+        emergencies.record_step(
             acting_user=users["visitor_a"],
             emergency=fall,
             kind="help_called",
@@ -137,7 +137,7 @@ def test_a_step_before_the_emergency_or_in_the_future_is_refused(users, fall):
         )
     assert caught.value.message_dict == {"at": ["处置时间不能早于事件发生(报告)时间。"]}
     with pytest.raises(ValidationError) as caught:
-        actions.record_step(
+        emergencies.record_step(
             acting_user=users["visitor_a"],
             emergency=fall,
             kind="help_called",
@@ -149,7 +149,7 @@ def test_a_step_before_the_emergency_or_in_the_future_is_refused(users, fall):
 
 def test_a_step_in_the_minute_the_emergency_was_raised_is_taken(users, elder):
     """Raised "now" with seconds; the step is typed to the minute."""
-    raised = actions.raise_emergency(
+    raised = emergencies.raise_emergency(
         acting_user=users["visitor_a"],
         elder=elder,
         kind="fall",
@@ -162,7 +162,7 @@ def test_a_step_in_the_minute_the_emergency_was_raised_is_taken(users, elder):
 
     assert made.at == aware(2026, 11, 23, 8, 0)
     with pytest.raises(ValidationError):
-        actions.record_step(
+        emergencies.record_step(
             acting_user=users["visitor_a"],
             emergency=raised,
             kind="help_called",

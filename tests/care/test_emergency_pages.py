@@ -1,13 +1,13 @@
-"""The emergency's pages (tanfang/care/views.py): reporting one, recording the
-steps of its handling with their times, closing it (refused until the steps
-the documents require are there), the read-only archive with its follow-up
-task, the village's open items (待办事项) and the subtree's list.
+"""The emergency's pages (tanfang/care/emergency_views.py, views.py): reporting
+one, recording the steps of its handling with their times, closing it (refused
+until the steps the documents require are there), the read-only archive with
+its follow-up task, the village's open items (待办事项) and the subtree's list.
 
 The clock stands on 2026-11-23 10:00 (tests/care/conftest.py).
 """
 
 from tanfang.audit.models import Action, AuditEvent
-from tanfang.care import actions
+from tanfang.care import emergencies, hazards, needs
 from tanfang.care.models import Emergency, EmergencyStep
 from tanfang.registry import crypto
 from tanfang.registry.models import EmergencyContact
@@ -17,7 +17,7 @@ from tests.visits.factories import make_elder
 
 
 def raise_one(users, elder):
-    return actions.raise_emergency(
+    return emergencies.raise_emergency(
         acting_user=users["liaison_a"],
         elder=elder,
         kind="fall",
@@ -142,10 +142,8 @@ def test_closing_needs_the_required_steps_and_then_archives(client_for, users, e
 
 def test_the_village_board_shows_the_open_items(client_for, users, elder):
     emergency = raise_one(users, elder)
-    actions.raise_need(
-        acting_user=users["liaison_a"], elder=elder, need_type="meals", source="phone"
-    )
-    actions.raise_hazard(
+    needs.raise_need(acting_user=users["liaison_a"], elder=elder, need_type="meals", source="phone")
+    hazards.raise_hazard(
         acting_user=users["liaison_a"], elder=elder, item="gas", description="漏气"
     )
 
@@ -181,7 +179,7 @@ def test_a_step_typed_in_the_minute_the_emergency_was_raised_is_taken(
 ):
     """The form's time is to the minute; an emergency raised "now" has seconds."""
     time_machine.move_to(aware(2026, 11, 23, 9, 41, 30), tick=False)
-    emergency = actions.raise_emergency(
+    emergency = emergencies.raise_emergency(
         acting_user=users["liaison_a"], elder=elder, kind="fall", source="phone", description="跌倒"
     )
     client = client_for("visitor_a")

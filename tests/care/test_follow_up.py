@@ -8,29 +8,28 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from tanfang.audit.models import Action, AuditEvent
-from tanfang.care import actions
+from tanfang.care import follow_up, needs
 from tanfang.care.follow_up import CONFIRMED_NOTE
 from tanfang.care.models import Need, NeedEvent
 from tanfang.registry.models import Elder
-from tanfang.reports import rollups
 from tanfang.visits import generation
-from tanfang.visits.models import TaskKind, VisitTask
+from tanfang.visits.models import VISIT_KINDS, TaskKind, VisitTask
 from tests.care.conftest import visit_of
 from tests.conftest import aware
 
 
 @pytest.fixture
 def resolved(users, elder):
-    need = actions.raise_need(
+    need = needs.raise_need(
         acting_user=users["visitor_a"], elder=elder, need_type="meals", source="phone"
     )
-    actions.set_measure(
+    needs.set_measure(
         acting_user=users["liaison_a"],
         need=need,
         measure="长者食堂送餐",
         responsible_unit="灵秀镇长者食堂",
     )
-    return actions.change_need_status(
+    return needs.change_need_status(
         acting_user=users["liaison_a"], need=need, to_status="resolved", note="已送餐"
     )
 
@@ -137,7 +136,7 @@ def test_the_rules_refresh_never_cancels_a_follow_up(users, elder, resolved):
 
 
 def test_follow_ups_are_not_part_of_the_monthly_compliance(resolved):
-    assert str(TaskKind.FOLLOW_UP) not in rollups.VISIT_KINDS
+    assert str(TaskKind.FOLLOW_UP) not in VISIT_KINDS
 
 
 def test_found_not_resolved_goes_back_in_progress_and_owes_a_new_follow_up(
@@ -147,7 +146,7 @@ def test_found_not_resolved_goes_back_in_progress_and_owes_a_new_follow_up(
     visit = visit_of(users, elder, visitor, number=1, visited_at=aware(2026, 11, 26, 9, 0))
     first = follow_up_of(resolved)
 
-    actions.report_not_resolved(
+    needs.report_not_resolved(
         acting_user=users["visitor_a"], need=resolved, note="食堂只送了三天", visit=visit
     )
 
@@ -161,7 +160,7 @@ def test_found_not_resolved_goes_back_in_progress_and_owes_a_new_follow_up(
     )
     assert AuditEvent.objects.filter(action=Action.NEED_NOT_RESOLVED).count() == 1
 
-    actions.change_need_status(acting_user=users["liaison_a"], need=need, to_status="resolved")
+    needs.change_need_status(acting_user=users["liaison_a"], need=need, to_status="resolved")
     second = follow_up_of(need)
     assert second.pk != first.pk
     assert second.window_start == date(2026, 11, 27)
@@ -169,7 +168,7 @@ def test_found_not_resolved_goes_back_in_progress_and_owes_a_new_follow_up(
 
 
 def test_reporting_not_resolved_before_the_visit_cancels_the_open_follow_up(users, resolved):
-    actions.report_not_resolved(acting_user=users["visitor_a"], need=resolved, note="老人说没人送")
+    needs.report_not_resolved(acting_user=users["visitor_a"], need=resolved, note="老人说没人送")
 
     task = follow_up_of(resolved)
     assert task.cancelled_at is not None
@@ -178,12 +177,41 @@ def test_reporting_not_resolved_before_the_visit_cancels_the_open_follow_up(user
 
 def test_only_a_resolved_need_is_reported_not_resolved_and_with_a_note(users, resolved):
     with pytest.raises(ValidationError) as caught:
-        actions.report_not_resolved(acting_user=users["visitor_a"], need=resolved, note=" ")
+        needs.report_not_resolved(acting_user=users["visitor_a"], need=resolved, note=" ")
     assert caught.value.message_dict == {"note": ["请填写回访发现的情况。"]}
 
-    actions.report_not_resolved(acting_user=users["visitor_a"], need=resolved, note="没送")
+    needs.report_not_resolved(acting_user=users["visitor_a"], need=resolved, note="没送")
     with pytest.raises(ValidationError) as caught:
-        actions.report_not_resolved(acting_user=users["visitor_a"], need=resolved, note="没送")
+        needs.report_not_resolved(acting_user=users["visitor_a"], need=resolved, note="没送")
     assert caught.value.message_dict == {
         "need": ["该需求为“处理中”，只有已解决的需求才能回访反馈未解决。"]
     }
+
+
+def test_the_same_follow_up_asked_for_again_is_the_open_one(elder, resolved):
+    task = follow_up_of(resolved)
+
+    again = follow_up.follow_up_task_for(
+        elder, key=task.key, label=task.label, day=date(2026, 11, 23)
+    )
+
+    assert again.pk == task.pk
+    assert VisitTask.objects.filter(kind=TaskKind.FOLLOW_UP).count() == 1
+
+
+def test_only_a_follow_up_is_cancelled_as_one(elder):
+    regular = VisitTask.objects.create(
+        elder=elder,
+        kind=TaskKind.REGULAR,
+        key="regular:9",
+        label="例行探访",
+        window_start=date(2026, 11, 1),
+        deadline=date(2026, 11, 30),
+        window_end=date(2026, 11, 30),
+        month=date(2026, 11, 1),
+    )
+
+    with pytest.raises(ValueError, match="not a follow-up"):
+        generation.cancel_follow_up(regular, reason="-", at=aware(2026, 11, 23, 10, 0))
+
+    assert VisitTask.objects.get(pk=regular.pk).cancelled_at is None

@@ -1,6 +1,7 @@
-"""The hazard's pages (tanfang/care/views.py): raising one, reminding the elder
-and family, confirming it removed by a later visit or a photo (served only to
-those in scope), reopening it, and the subtree's list (隐患清单).
+"""The hazard's pages (tanfang/care/hazard_views.py, views.py): raising one,
+reminding the elder and family, confirming it removed by a later visit or a
+photo (served only to those in scope), reopening it, and the subtree's list
+(隐患清单).
 
 The clock stands on 2026-11-23 10:00 (tests/care/conftest.py).
 """
@@ -9,7 +10,7 @@ import base64
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tanfang.care import actions
+from tanfang.care import hazards
 from tanfang.care.models import Hazard, HazardStatus
 from tests.care.conftest import visit_of
 from tests.conftest import aware
@@ -17,7 +18,7 @@ from tests.visits.factories import PNG
 
 
 def raise_one(users, elder, **kwargs):
-    return actions.raise_hazard(
+    return hazards.raise_hazard(
         acting_user=users["liaison_a"],
         elder=elder,
         item=kwargs.pop("item", "gas"),
@@ -138,7 +139,7 @@ def test_a_removed_hazard_is_reopened_by_the_liaison_only(
 ):
     settings.MEDIA_ROOT = tmp_path
     hazard = raise_one(users, elder)
-    actions.confirm_hazard_removed(
+    hazards.confirm_hazard_removed(
         acting_user=users["liaison_a"], hazard=hazard, photo=png_upload()
     )
     assert client_for("visitor_a").post(f"/care/hazards/{hazard.pk}/reopen/").status_code == 403

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import Http404
 
 from tanfang.audit.models import Action, AuditEvent
-from tanfang.care import actions, queries
+from tanfang.care import hazards, queries
 from tanfang.care.models import Hazard
 from tanfang.registry.models import Elder
 from tests.care.conftest import visit_of
@@ -36,7 +36,7 @@ def test_a_visit_finds_the_hazard_ordinary_and_open(found):
 
 
 def test_a_hazard_entered_by_hand_is_graded_and_audited(users, elder):
-    hazard = actions.raise_hazard(
+    hazard = hazards.raise_hazard(
         acting_user=users["visitor_a"],
         elder=elder,
         item="housing",
@@ -55,7 +55,7 @@ def test_a_hazard_entered_by_hand_is_graded_and_audited(users, elder):
 
 def test_entering_nonsense_is_refused(users, elder):
     with pytest.raises(ValidationError) as caught:
-        actions.raise_hazard(
+        hazards.raise_hazard(
             acting_user=users["visitor_a"], elder=elder, item="ghosts", severity="huge"
         )
     assert caught.value.message_dict == {
@@ -67,7 +67,7 @@ def test_entering_nonsense_is_refused(users, elder):
 
 
 def test_the_grade_is_changed_while_open(users, found):
-    actions.update_hazard(
+    hazards.update_hazard(
         acting_user=users["visitor_a"], hazard=found, severity="serious", description="软管老化"
     )
     stored = Hazard.objects.get(pk=found.pk)
@@ -77,9 +77,9 @@ def test_the_grade_is_changed_while_open(users, found):
 
 
 def test_reminding_the_elder_and_then_the_family_keeps_both(users, found, time_machine):
-    actions.remind_hazard(acting_user=users["visitor_a"], hazard=found, elder=True, family=False)
+    hazards.remind_hazard(acting_user=users["visitor_a"], hazard=found, elder=True, family=False)
     time_machine.move_to(aware(2026, 11, 24, 8, 0), tick=False)
-    actions.remind_hazard(
+    hazards.remind_hazard(
         acting_user=users["liaison_a"], hazard=found, elder=False, family=True, note="电话告知儿子"
     )
 
@@ -92,7 +92,7 @@ def test_reminding_the_elder_and_then_the_family_keeps_both(users, found, time_m
 
 def test_a_reminder_to_nobody_is_refused(users, found):
     with pytest.raises(ValidationError) as caught:
-        actions.remind_hazard(
+        hazards.remind_hazard(
             acting_user=users["visitor_a"], hazard=found, elder=False, family=False
         )
     assert caught.value.message_dict == {"elder": ["请选择已提醒的对象：老人或家属。"]}
@@ -103,7 +103,7 @@ def test_a_later_visit_confirms_the_removal(users, elder, visitor, found, time_m
     later = visit_of(users, elder, visitor, number=2, visited_at=aware(2026, 11, 26, 9, 0))
 
     assert queries.removal_candidates(found) == [later]
-    actions.confirm_hazard_removed(
+    hazards.confirm_hazard_removed(
         acting_user=users["visitor_a"], hazard=found, visit=later, note="已换新软管"
     )
 
@@ -125,7 +125,7 @@ def test_a_later_visit_still_unsafe_is_not_offered(users, elder, visitor, found,
 
 def test_a_photo_confirms_the_removal(users, found, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    actions.confirm_hazard_removed(acting_user=users["visitor_a"], hazard=found, photo=photo())
+    hazards.confirm_hazard_removed(acting_user=users["visitor_a"], hazard=found, photo=photo())
 
     stored = Hazard.objects.get(pk=found.pk)
     assert stored.status == "removed"
@@ -137,7 +137,7 @@ def test_a_photo_confirms_the_removal(users, found, settings, tmp_path):
 
 def test_no_removal_on_a_word_alone_nor_on_an_earlier_visit(users, elder, visitor, found):
     with pytest.raises(ValidationError) as caught:
-        actions.confirm_hazard_removed(
+        hazards.confirm_hazard_removed(
             acting_user=users["visitor_a"], hazard=found, note="说已修好"
         )
     assert caught.value.message_dict == {
@@ -145,7 +145,7 @@ def test_no_removal_on_a_word_alone_nor_on_an_earlier_visit(users, elder, visito
     }
     # The visit that found it is no evidence that it is gone.
     with pytest.raises(ValidationError) as caught:
-        actions.confirm_hazard_removed(
+        hazards.confirm_hazard_removed(
             acting_user=users["visitor_a"], hazard=found, visit=found.visit
         )
     assert caught.value.message_dict == {"visit": ["请选择发现隐患之后的探访记录。"]}
@@ -154,14 +154,14 @@ def test_no_removal_on_a_word_alone_nor_on_an_earlier_visit(users, elder, visito
 
 def test_a_photo_needs_the_elders_consent_and_an_image(users, elder, found):
     with pytest.raises(ValidationError) as caught:
-        actions.confirm_hazard_removed(
+        hazards.confirm_hazard_removed(
             acting_user=users["visitor_a"], hazard=found, photo=photo(b"GIF89a", "x.gif")
         )
     assert caught.value.message_dict == {"photo": ["照片应为 JPEG 或 PNG 图片。"]}
 
     Elder.objects.filter(pk=elder.pk).update(consents_to_photos=False)
     with pytest.raises(ValidationError) as caught:
-        actions.confirm_hazard_removed(acting_user=users["visitor_a"], hazard=found, photo=photo())
+        hazards.confirm_hazard_removed(acting_user=users["visitor_a"], hazard=found, photo=photo())
     assert caught.value.message_dict == {
         "photo": ["老人未同意拍照，不能上传照片：请以之后的探访记录确认。"]
     }
@@ -169,18 +169,18 @@ def test_a_photo_needs_the_elders_consent_and_an_image(users, elder, found):
 
 def test_a_removed_hazard_is_closed_until_reopened(users, found, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    actions.confirm_hazard_removed(acting_user=users["visitor_a"], hazard=found, photo=photo())
+    hazards.confirm_hazard_removed(acting_user=users["visitor_a"], hazard=found, photo=photo())
 
     with pytest.raises(ValidationError) as caught:
-        actions.remind_hazard(acting_user=users["visitor_a"], hazard=found, elder=True, family=True)
+        hazards.remind_hazard(acting_user=users["visitor_a"], hazard=found, elder=True, family=True)
     assert caught.value.message_dict == {"hazard": ["该隐患已消除。"]}
     with pytest.raises(PermissionDenied):
-        actions.reopen_hazard(acting_user=users["visitor_a"], hazard=found, note="又漏气了")
+        hazards.reopen_hazard(acting_user=users["visitor_a"], hazard=found, note="又漏气了")
     with pytest.raises(ValidationError) as caught:
-        actions.reopen_hazard(acting_user=users["liaison_a"], hazard=found, note="")
+        hazards.reopen_hazard(acting_user=users["liaison_a"], hazard=found, note="")
     assert caught.value.message_dict == {"note": ["请填写重新打开的原因。"]}
 
-    actions.reopen_hazard(acting_user=users["liaison_a"], hazard=found, note="又漏气了")
+    hazards.reopen_hazard(acting_user=users["liaison_a"], hazard=found, note="又漏气了")
 
     stored = Hazard.objects.get(pk=found.pk)
     assert (stored.status, stored.removed_at, stored.removal_photo.name) == ("open", None, "")
@@ -190,9 +190,9 @@ def test_a_removed_hazard_is_closed_until_reopened(users, found, settings, tmp_p
 
 def test_another_townships_user_gets_404(users, found):
     with pytest.raises(Http404):
-        actions.remind_hazard(
+        hazards.remind_hazard(
             acting_user=users["township_b"], hazard=found, elder=True, family=False
         )
     with pytest.raises(Http404):
-        actions.confirm_hazard_removed(acting_user=users["liaison_b"], hazard=found, photo=photo())
+        hazards.confirm_hazard_removed(acting_user=users["liaison_b"], hazard=found, photo=photo())
     assert Hazard.objects.get(pk=found.pk).reminded_at is None

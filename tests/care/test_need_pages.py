@@ -1,6 +1,7 @@
-"""The need's pages (tanfang/care/views.py): raising one for an elder, its page
-with the forms of the measure, the state and the follow-up's "not resolved",
-and the subtree's list (需求清单) with its filters and a pinned number of queries.
+"""The need's pages (tanfang/care/need_views.py, views.py): raising one for an
+elder, its page with the forms of the measure, the state and the follow-up's
+"not resolved", and the subtree's list (需求清单) with its filters and a pinned
+number of queries.
 
 The clock stands on 2026-11-23 10:00 (tests/care/conftest.py).
 """
@@ -12,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tanfang.audit.models import Action, AuditEvent
-from tanfang.care import actions
+from tanfang.care import needs
 from tanfang.care.models import Need, NeedEvent, NeedStatus
 from tanfang.visits.models import TaskKind, VisitTask
 from tests.care.conftest import visit_of
@@ -21,7 +22,7 @@ from tests.visits.factories import make_elder
 
 
 def raise_one(users, elder, need_type="meals", source="phone", **kwargs):
-    return actions.raise_need(
+    return needs.raise_need(
         acting_user=users["liaison_a"],
         elder=elder,
         need_type=need_type,
@@ -149,7 +150,7 @@ def test_the_state_moves_on_and_resolving_owes_a_follow_up(client_for, users, el
     need.refresh_from_db()
     assert need.status == NeedStatus.OPEN
 
-    actions.set_measure(
+    needs.set_measure(
         acting_user=users["liaison_a"],
         need=need,
         measure="送餐",
@@ -175,10 +176,10 @@ def test_the_state_moves_on_and_resolving_owes_a_follow_up(client_for, users, el
 
 def test_a_follow_up_reports_it_not_resolved(client_for, users, elder):
     need = raise_one(users, elder)
-    actions.set_measure(
+    needs.set_measure(
         acting_user=users["liaison_a"], need=need, measure="送餐", responsible_unit="食堂"
     )
-    actions.change_need_status(acting_user=users["liaison_a"], need=need, to_status="resolved")
+    needs.change_need_status(acting_user=users["liaison_a"], need=need, to_status="resolved")
     client = client_for("visitor_a")
 
     refused = client.post(f"/care/needs/{need.pk}/not-resolved/", {"note": ""})
@@ -206,7 +207,7 @@ def test_a_visitor_reads_the_page_but_may_not_manage(client_for, users, elder):
 def test_the_list_filters_and_flags_the_overdue(client_for, users, elder, time_machine):
     time_machine.move_to(aware(2026, 10, 1, 9, 0), tick=False)
     old = raise_one(users, elder)
-    actions.set_measure(
+    needs.set_measure(
         acting_user=users["liaison_a"],
         need=old,
         measure="送餐",

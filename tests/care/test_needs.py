@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from tanfang.audit.models import Action, AuditEvent
-from tanfang.care import actions
+from tanfang.care import needs
 from tanfang.care.models import Need, NeedEvent
 from tanfang.visits.models import TaskKind, VisitTask
 from tests.care.conftest import visit_of
@@ -24,7 +24,7 @@ def raise_meals(users, elder, **overrides):
         "description": "女儿来电：老人做饭困难",
     }
     values.update(overrides)
-    return actions.raise_need(**values)
+    return needs.raise_need(**values)
 
 
 def with_measure(users, need, **overrides):
@@ -37,11 +37,11 @@ def with_measure(users, need, **overrides):
         "due_on": date(2026, 12, 1),
     }
     values.update(overrides)
-    return actions.set_measure(**values)
+    return needs.set_measure(**values)
 
 
 def move(users, need, to_status, note="", who="liaison_a"):
-    return actions.change_need_status(
+    return needs.change_need_status(
         acting_user=users[who], need=need, to_status=to_status, note=note
     )
 

@@ -3,7 +3,8 @@ to the demo county, through the visit actions, deterministic and idempotent.
 
 The default tests seed 40 elders (tests/demo/conftest.py) with the seed 302,
 under which three of them live in the demo community, so that the demo
-visitor has a caseload; `all_elders` runs the full county.
+visitor has a caseload; the full county is seeded and checked by
+bench/bench_demo.py.
 """
 
 from collections import Counter, defaultdict
@@ -18,12 +19,14 @@ from django.utils import timezone
 from tanfang.accounts.models import User
 from tanfang.audit.models import Action, AuditEvent
 from tanfang.care.models import Hazard, Need
-from tanfang.demo import visits as demo_visits
+from tanfang.demo import plans as demo_plans
+from tanfang.demo import roster as demo_roster
+from tanfang.demo import store as demo_store
 from tanfang.jurisdiction.models import DeclaredEvent
+from tanfang.months import bounds, months_between
 from tanfang.regions.models import Kind, Level, Region
 from tanfang.registry import crypto, identity
 from tanfang.registry.models import Elder, Status
-from tanfang.reports import rollups
 from tanfang.reports.models import ElderMonth, VillageMonth
 from tanfang.visits import checklist, page_queries
 from tanfang.visits.actions import checklist_for, record_visit
@@ -134,10 +137,10 @@ def test_it_gives_every_active_elder_a_visitor_but_a_chosen_few(db):
     # 000_4970ff49482a0570.txt 三(二): 落实包干责任人.
     active = Elder.objects.filter(status=Status.ACTIVE)
     without = set(elders_without_visitor(active).values_list("pk", flat=True))
-    facts = demo_visits.elder_facts()
+    facts = demo_roster.elder_facts()
     demo_village = User.objects.get(username="visitor").region_id
-    assert without == demo_visits.left_unassigned(facts, demo_village)
-    assert 1 <= len(without) <= demo_visits.UNASSIGNED
+    assert without == demo_roster.left_unassigned(facts, demo_village)
+    assert 1 <= len(without) <= demo_roster.UNASSIGNED
     # The demo liaison's list of elders without a visitor is not empty.
     assert Elder.objects.filter(pk__in=without, village_id=demo_village).exists()
     # Nobody unassigned was visited.
@@ -193,7 +196,7 @@ def test_it_records_hazards_and_needs_found_on_visits(db):
     seed()
 
     hazards = list(Hazard.objects.select_related("visit"))
-    assert len(hazards) >= demo_visits.FEW
+    assert len(hazards) >= demo_plans.FEW
     for hazard in hazards:
         # An unsafe answer on a safety item of the Fujian form (000_… 附件4 安全情况).
         form = checklist.load(hazard.visit.checklist)
@@ -201,7 +204,7 @@ def test_it_records_hazards_and_needs_found_on_visits(db):
         assert hazard.item in {h.hazard for h in found.hazards}
         assert hazard.elder_id == hazard.visit.elder_id
     needs = list(Need.objects.select_related("visit"))
-    assert len(needs) >= demo_visits.FEW
+    assert len(needs) >= demo_plans.FEW
     for need in needs:
         unmet = {n["type"] for n in need.visit.needs_found if not n["met"]}
         assert need.need_type in unmet
@@ -218,13 +221,13 @@ def test_it_records_calls_to_key_elders_that_did_not_count_and_refusals(db):
         elder__tier="key",
         not_counted_reason__startswith="该老人为重点对象，电话探访不计入",
     )
-    assert calls.count() >= demo_visits.FEW
+    assert calls.count() >= demo_plans.FEW
     # A call inside a festival's window is that festival's visit (its coverage,
     # 000_… 四(二) 适当增加探访频次), a call may confirm a follow-up; never is it
     # the half-month's home visit.
     assert not VisitTask.objects.filter(done_by_visit__in=calls, kind=TaskKind.REGULAR).exists()
     refused = Visit.objects.filter(refused=True)
-    assert refused.count() >= demo_visits.FEW
+    assert refused.count() >= demo_plans.FEW
     assert not refused.filter(counted=True).exists()
     assert all(answers == {} for answers in refused.values_list("answers", flat=True))
 
@@ -288,7 +291,7 @@ def test_it_breaks_no_rule_of_a_visit(db):
 def test_it_stores_the_older_visits_as_record_visit_would(db):
     seed()
     cutoff = timezone.make_aware(
-        datetime.combine(TODAY - timedelta(days=demo_visits.RECENT_DAYS), time())
+        datetime.combine(TODAY - timedelta(days=demo_store.RECENT_DAYS), time())
     )
     # Stored in bulk: older than the recent weeks, found nothing.
     old = (
@@ -360,8 +363,8 @@ def test_it_draws_the_same_visits_from_the_same_seed(db):
         for v in Visit.objects.all()
     }
 
-    again = demo_visits.plan_visits(seed=int(SEED), today=TODAY, now=timezone.now())
-    other = demo_visits.plan_visits(seed=int(SEED) + 1, today=TODAY, now=timezone.now())
+    again = demo_plans.plan_visits(seed=int(SEED), today=TODAY, now=timezone.now())
+    other = demo_plans.plan_visits(seed=int(SEED) + 1, today=TODAY, now=timezone.now())
 
     drawn = {
         v.uuid: (v.elder_id, v.visited_at, v.mode, v.refused, v.answers)
@@ -372,40 +375,19 @@ def test_it_draws_the_same_visits_from_the_same_seed(db):
     assert {v.uuid for plan in other for v in plan.visits}.isdisjoint(stored)
 
 
-@pytest.mark.all_elders
-def test_it_seeds_the_full_county_with_a_realistic_history(db):
-    out = seed()
-
-    assert "老年人档案：新增 2000 份。" in out
-    visits = Visit.objects.count()
-    assert 15000 <= visits <= 25000
-    account = User.objects.get(username="visitor")
-    visitor = page_queries.visitor_of(account)
-    caseload = Elder.objects.filter(assignments__visitor=visitor, assignments__ended_at=None)
-    assert 10 <= caseload.count() <= 25
-    assert caseload.filter(tier="key").exists()
-    home = page_queries.home(account, visitor, TODAY)
-    assert home.due_today
-    assert home.this_period
-    assert home.done
-    assert len(elders_without_visitor(Elder.objects.all())) == demo_visits.UNASSIGNED
-    found = states()
-    assert found[TaskState.DONE] > found[TaskState.MISSED] > found[TaskState.EXCUSED] > 0
-
-
 def test_it_counts_every_month_of_the_history_in_the_rate_reports(db):
     """The history is stored in bulk, past the actions' hooks; the seed counts
     each of its months afresh, so the county's report shows them (issue 6)."""
     seed()
-    start = demo_visits.history_start(TODAY)
-    months = rollups.months_between(start, TODAY)
+    start = demo_plans.history_start(TODAY)
+    months = months_between(start, TODAY)
     incremental = tables()
 
     for month in months:
         counters = VillageMonth.objects.filter(month=month, dimension="")
         counted = sum(counters.values_list("counted", flat=True))
         visited = sum(counters.values_list("visited", flat=True))
-        first, end = rollups.bounds(month)
+        first, end = bounds(month)
         # By hand from the raw rows: the elders of the county counted that
         # month who had a visit that was not refused.
         by_hand = (

@@ -1,5 +1,5 @@
 """One source of truth for the rules: the bulk path of the import
-(`registration.check_registration` + `save_new_elders`) stores exactly what
+(`registration.check_registration` + `register_many`) stores exactly what
 `register_elder` stores for the same arguments (every field, the categories,
 the data-quality warnings) and refuses with exactly its errors. A rule added to
 `register_elder` and not to the bulk path fails here."""
@@ -12,10 +12,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from tanfang.exchange.registration import check_registration, save_new_elders
 from tanfang.registry import crypto
-from tanfang.registry.actions import register_elder
 from tanfang.registry.models import Elder
+from tanfang.registry.registration import check_registration, register_elder, register_many
 from tests.conftest import OTHER_VILLAGE, TOWNSHIP_A, VILLAGE_A, VILLAGE_B
 from tests.exchange.conftest import id_number
 
@@ -131,7 +130,7 @@ def test_it_stores_what_register_elder_stores(users, regions):
         check_registration(acting_user=user, now=timezone.now(), **arguments(case, regions))
         for case in VALID
     ]
-    save_new_elders(new, acting_user=user, now=timezone.now())
+    register_many(new, acting_user=user, now=timezone.now())
 
     got = [snapshot(item.elder) for item in new]
     for case, wanted, found in zip(VALID, expected, got, strict=True):

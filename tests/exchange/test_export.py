@@ -13,8 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from tanfang.audit.models import Action, AuditEvent
 from tanfang.exchange.columns import COLUMNS
 from tanfang.exchange.sheets import LEDGER_EXTRA
-from tanfang.registry.actions import change_status, register_elder
+from tanfang.registry.actions import change_status
 from tanfang.registry.models import Status
+from tanfang.registry.registration import register_elder
 from tests.conftest import TOWNSHIP_A, VILLAGE_A, VILLAGE_B
 from tests.exchange.conftest import id_number
 

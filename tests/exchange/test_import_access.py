@@ -4,7 +4,7 @@ anyone else it does not exist (NONFUNCTIONAL.md "Scope")."""
 
 import pytest
 
-from tanfang.exchange import actions
+from tanfang.exchange import tasks
 from tanfang.exchange.models import ImportJob
 from tests.exchange.conftest import filled, row, template_of
 
@@ -13,7 +13,7 @@ from tests.exchange.conftest import filled, row, template_of
 def job_of(client_for, users):
     def make(username, village="村A"):
         client = client_for(username)
-        return actions.start_import(
+        return tasks.start_import(
             acting_user=users[username],
             data=filled(template_of(client), [row(2, village)]),
             file_name="台账.xlsx",

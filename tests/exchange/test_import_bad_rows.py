@@ -142,7 +142,7 @@ def test_it_reports_every_problem_of_a_row_in_the_order_of_the_columns(client_fo
 def test_it_skips_a_row_already_registered_without_rejecting_the_file(
     client_for, users, regions, upload
 ):
-    from tanfang.registry.actions import register_elder
+    from tanfang.registry.registration import register_elder
 
     register_elder(
         acting_user=users["liaison_a"],

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 
 from tanfang.audit.models import Action, AuditEvent
-from tanfang.exchange import actions, registration
+from tanfang.exchange import actions
 from tanfang.exchange.models import ImportJob, State
 from tanfang.registry.models import Elder
 from tests.exchange.conftest import filled, last_job, row, template_of
@@ -101,8 +101,7 @@ def test_it_stores_nothing_and_says_so_when_the_import_crashes(queued, monkeypat
         Elder.objects.bulk_create([item.elder for item in args[0]])
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(registration, "save_new_elders", crash)
-    monkeypatch.setattr(actions, "save_new_elders", crash)
+    monkeypatch.setattr(actions, "register_many", crash)
 
     with pytest.raises(RuntimeError):
         actions.run_import(job_id=job.pk)
@@ -177,7 +176,7 @@ def test_it_polls_in_a_fixed_number_of_queries(queued, django_assert_num_queries
 def test_it_skips_a_row_registered_by_someone_else_while_the_file_was_checked(
     queued, users, regions, monkeypatch
 ):
-    from tanfang.registry.actions import register_elder
+    from tanfang.registry.registration import register_elder
     from tests.exchange.conftest import id_number
 
     _, job, _ = queued

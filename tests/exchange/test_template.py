@@ -5,8 +5,8 @@ choices, the user's villages, and the instructions in Chinese."""
 import inspect
 
 from tanfang.exchange.columns import BY_TITLE, COLUMNS, Kind, normalise_title
-from tanfang.registry.actions import PLAIN_FIELDS, register_elder
 from tanfang.registry.models import Ability, DisabilityType
+from tanfang.registry.registration import PLAIN_FIELDS, register_elder
 from tests.conftest import VILLAGE_A, VILLAGE_B
 from tests.exchange.conftest import TITLES, template_of
 

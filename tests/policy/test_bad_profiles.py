@@ -11,11 +11,12 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError, SystemCheckError
 
+from tanfang.jurisdiction import tiers
 from tanfang.jurisdiction.models import PolicyChoice
 from tanfang.policy import engine
-from tanfang.registry.actions import register_elder
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import Elder
+from tanfang.registry.registration import register_elder
 from tanfang.reports.models import ElderMonth
 from tanfang.visits.generation import generate_tasks
 from tanfang.visits.models import VisitTask
@@ -271,9 +272,7 @@ def test_a_broken_file_leaves_other_counties_working(two_counties, folder, clien
     generate_tasks(today=date(2026, 11, 24))
     assert sorted(VisitTask.objects.filter(elder=ours).values_list("pk", "cancelled_at")) == kept
     Elder.objects.filter(pk=ours.pk).update(ability="intact")
-    from tanfang.jurisdiction import tiers
-
-    assert not tiers.refresh_tier(Elder.objects.get(pk=ours.pk), TODAY)
+    assert not tiers.evaluate_tier(Elder.objects.get(pk=ours.pk), TODAY)
     assert Elder.objects.get(pk=ours.pk).tier == "key"
 
     # The other county: its rules, files, tasks and reports as ever.

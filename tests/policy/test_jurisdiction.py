@@ -9,12 +9,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 
 from tanfang.audit.models import Action, AuditEvent
-from tanfang.jurisdiction.actions import choose_profile, declare_event, end_event, override_tier
+from tanfang.jurisdiction.actions import choose_profile, declare_event, end_event
 from tanfang.jurisdiction.models import PolicyChoice
 from tanfang.jurisdiction.queries import events_for
 from tanfang.policy.problems import OverridesRefused
-from tanfang.registry.actions import confirm_categories, register_elder, update_elder
+from tanfang.registry.actions import confirm_categories, override_tier, update_elder
 from tanfang.registry.identity import make_id_number
+from tanfang.registry.registration import register_elder
 from tests.conftest import COUNTY, TOWNSHIP_A, TOWNSHIP_B, VILLAGE_A, VILLAGE_B, aware
 
 

@@ -14,10 +14,10 @@ from django.conf import settings
 
 from tanfang.jurisdiction.actions import choose_profile
 from tanfang.policy import engine
-from tanfang.registry.actions import record_life_event
+from tanfang.registry.life_events import record_life_event
 from tanfang.registry.models import Elder
-from tanfang.reports import rollups
 from tanfang.reports.models import ElderMonth
+from tanfang.reports.rebuild import recompute_month
 from tanfang.visits.actions import record_visit
 from tanfang.visits.generation import generate_tasks
 from tanfang.visits.models import TaskKind, VisitTask
@@ -209,7 +209,7 @@ def test_a_county_of_its_own_rules_from_one_file(county, users, regions, time_ma
     time_machine.move_to(aware(2026, 12, 31, 20, 0), tick=False)
     today = date(2026, 12, 31)
     for month in (date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)):
-        rollups.recompute_month(month, today)
+        recompute_month(month, today)
 
     october, november, december = date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)
     # October: every elder compliant; the quarterly elder owes nothing due in

@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 
 from tanfang.jurisdiction.models import DeclaredEvent, PolicyChoice
-from tanfang.registry.actions import register_elder
 from tanfang.registry.identity import make_id_number
+from tanfang.registry.registration import register_elder
 from tests.conftest import COUNTY, TOWNSHIP_A, VILLAGE_A, aware
 
 

@@ -11,7 +11,7 @@ from django.contrib.auth import SESSION_KEY
 from tanfang.accounts.models import User
 from tanfang.audit.models import Action, AuditEvent
 from tanfang.registry import crypto
-from tanfang.registry.actions import change_status, register_elder
+from tanfang.registry.actions import change_status
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import (
     AssistanceItem,
@@ -21,6 +21,7 @@ from tanfang.registry.models import (
     Relation,
     StatusChange,
 )
+from tanfang.registry.registration import register_elder
 from tests.conftest import (
     OTHER_VILLAGE,
     TOWNSHIP_B,

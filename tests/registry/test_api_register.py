@@ -12,7 +12,7 @@ from django.db import connection
 from django.test import Client
 
 from tanfang.audit.models import Action, AuditEvent
-from tanfang.registry import actions, crypto
+from tanfang.registry import crypto, registration
 from tanfang.registry.identity import (
     ID_BIRTH_DATE_MESSAGE,
     ID_CHECKSUM_MESSAGE,
@@ -310,7 +310,7 @@ def test_it_accepts_a_post_with_the_csrf_token_of_the_session(users):
 
 
 def test_it_takes_every_argument_of_register_elder():
-    parameters = set(inspect.signature(actions.register_elder).parameters)
-    arguments = (parameters - {"acting_user", "request", "details"}) | actions.PLAIN_FIELDS
+    parameters = set(inspect.signature(registration.register_elder).parameters)
+    arguments = (parameters - {"acting_user", "request", "details"}) | registration.PLAIN_FIELDS
 
     assert set(ElderIn.model_fields) == arguments

@@ -10,9 +10,9 @@ import pytest
 
 from tanfang.audit.models import Action, AuditEvent
 from tanfang.registry import actions, crypto
-from tanfang.registry.actions import register_elder
 from tanfang.registry.identity import PHONE_MESSAGE, make_id_number
 from tanfang.registry.models import Elder, ElderCategory, StatusChange
+from tanfang.registry.registration import register_elder
 from tanfang.registry.schemas import ElderIn, ElderPatch
 from tests.conftest import OTHER_VILLAGE, VILLAGE_A, VILLAGE_B, aware
 

@@ -8,9 +8,10 @@ from datetime import date
 import pytest
 
 from tanfang.registry import crypto
-from tanfang.registry.actions import change_status, register_elder
+from tanfang.registry.actions import change_status
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import Elder, ElderCategory, HouseholdMember, Review, Status
+from tanfang.registry.registration import register_elder
 from tests.conftest import VILLAGE_A, aware
 
 

@@ -6,9 +6,9 @@ from datetime import date
 import pytest
 
 from tanfang.audit.models import AuditEvent
-from tanfang.registry.actions import register_elder
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import Elder
+from tanfang.registry.registration import register_elder
 from tests.conftest import VILLAGE_A, aware
 
 TODAY = aware(2026, 11, 23, 10, 0)

@@ -7,9 +7,9 @@ from urllib.parse import quote
 import pytest
 
 from tanfang.audit.models import AuditEvent
-from tanfang.registry.actions import register_elder
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import Elder, Status
+from tanfang.registry.registration import register_elder
 from tests.conftest import OTHER_COUNTY, TOWNSHIP_A, VILLAGE_A, VILLAGE_B, aware
 
 TODAY = aware(2026, 11, 23, 10, 0)

@@ -11,13 +11,13 @@ from tanfang.audit.models import Action, AuditEvent
 from tanfang.registry import crypto, quality
 from tanfang.registry.actions import (
     confirm_categories,
-    register_elder,
     remove_item,
     save_item,
     update_elder,
 )
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import ElderCategory, EmergencyContact, HouseholdMember
+from tanfang.registry.registration import register_elder
 from tests.conftest import VILLAGE_A, aware
 
 

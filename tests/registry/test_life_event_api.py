@@ -9,9 +9,10 @@ from datetime import date
 import pytest
 
 from tanfang.audit.models import Action, AuditEvent
-from tanfang.registry.actions import record_life_event, register_elder, withdraw_life_event
 from tanfang.registry.identity import make_id_number
+from tanfang.registry.life_events import record_life_event, withdraw_life_event
 from tanfang.registry.models import Elder, LifeEvent
+from tanfang.registry.registration import register_elder
 from tests.conftest import VILLAGE_A, aware
 
 NOW = aware(2026, 11, 23, 10, 0)

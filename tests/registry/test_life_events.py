@@ -9,16 +9,14 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
+from tanfang import refresh
 from tanfang.audit.models import Action, AuditEvent
 from tanfang.registry import actions, queries
-from tanfang.registry.actions import (
-    change_status,
-    record_life_event,
-    register_elder,
-    withdraw_life_event,
-)
+from tanfang.registry.actions import change_status
 from tanfang.registry.identity import make_id_number
+from tanfang.registry.life_events import record_life_event, withdraw_life_event
 from tanfang.registry.models import HouseholdMember, LifeEvent
+from tanfang.registry.registration import register_elder
 from tests.conftest import VILLAGE_A, aware
 
 NOW = aware(2026, 11, 23, 10, 0)
@@ -275,7 +273,7 @@ def test_it_refuses_a_role_that_neither_visits_nor_keeps_files(users, elder, use
 
 def test_it_refreshes_the_tier_and_tasks_after_recording(users, elder, monkeypatch):
     refreshed = []
-    monkeypatch.setattr(actions, "refresh_warnings", refreshed.append)
+    monkeypatch.setattr(refresh, "after_elder_changed", refreshed.append)
 
     record(users, elder)
 
@@ -285,7 +283,7 @@ def test_it_refreshes_the_tier_and_tasks_after_recording(users, elder, monkeypat
 def test_it_does_not_refresh_for_a_repeated_submission(users, elder, monkeypatch):
     record(users, elder)
     refreshed = []
-    monkeypatch.setattr(actions, "refresh_warnings", refreshed.append)
+    monkeypatch.setattr(refresh, "after_elder_changed", refreshed.append)
 
     record(users, elder)
 
@@ -295,7 +293,7 @@ def test_it_does_not_refresh_for_a_repeated_submission(users, elder, monkeypatch
 def test_it_refreshes_the_tier_and_tasks_after_withdrawing(users, elder, monkeypatch):
     event = record(users, elder)
     refreshed = []
-    monkeypatch.setattr(actions, "refresh_warnings", refreshed.append)
+    monkeypatch.setattr(refresh, "after_elder_changed", refreshed.append)
 
     withdraw_life_event(acting_user=users["liaison_a"], event=event, reason="登记错了")
 

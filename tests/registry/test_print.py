@@ -16,9 +16,9 @@ from tanfang.accounts.permissions import Role
 from tanfang.audit.models import Action, AuditEvent
 from tanfang.regions.models import Kind, Level, Region
 from tanfang.registry import crypto, printing
-from tanfang.registry.actions import register_elder
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import EmergencyContact, HelpReceived, HouseholdMember
+from tanfang.registry.registration import register_elder
 from tests.conftest import PASSWORD, VILLAGE_A, aware, sign_in
 
 TODAY = aware(2026, 11, 23, 10, 0)

@@ -15,9 +15,9 @@ from django.db import models
 
 from tanfang.audit.models import Action, AuditEvent
 from tanfang.registry import crypto
-from tanfang.registry.actions import register_elder
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import Elder, EmergencyContact, HelpReceived, HouseholdMember
+from tanfang.registry.registration import register_elder
 from tests.conftest import VILLAGE_A, VILLAGE_B
 
 KEY_1 = "k1:" + base64.b64encode(bytes(range(32))).decode()

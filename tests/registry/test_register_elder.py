@@ -10,9 +10,9 @@ from django.db import connection
 
 from tanfang.audit.models import Action, AuditEvent
 from tanfang.registry import crypto
-from tanfang.registry.actions import register_elder
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import Elder, ElderCategory, Status
+from tanfang.registry.registration import register_elder
 from tests.conftest import OTHER_VILLAGE, TOWNSHIP_A, VILLAGE_A, VILLAGE_B, aware
 
 TODAY = aware(2026, 11, 23, 10, 0)

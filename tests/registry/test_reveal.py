@@ -11,9 +11,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from tanfang.audit.models import Action, AuditEvent
 from tanfang.registry import crypto, reveal
-from tanfang.registry.actions import register_elder
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import EmergencyContact, HelpReceived, HouseholdMember
+from tanfang.registry.registration import register_elder
 from tests.conftest import VILLAGE_A, VILLAGE_B, aware
 
 TODAY = aware(2026, 11, 23, 10, 0)

@@ -8,11 +8,12 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from tanfang.audit.models import Action, AuditEvent
+from tanfang.months import add_months
 from tanfang.registry import queries
-from tanfang.registry.actions import register_elder, review_elder, update_elder
-from tanfang.registry.categories import months_later
+from tanfang.registry.actions import review_elder, update_elder
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import Elder, Review
+from tanfang.registry.registration import register_elder
 from tests.conftest import TOWNSHIP_A, VILLAGE_A, VILLAGE_B, aware
 
 
@@ -56,7 +57,7 @@ def test_the_cutoff_agrees_with_the_due_day_on_every_day_of_two_years():
         cutoff = queries.review_overdue_before(today)
         for back in range(150, 230):
             base = today - timedelta(days=back)
-            assert (base < cutoff) == (months_later(base, 6) < today), (today, base)
+            assert (base < cutoff) == (add_months(base, 6) < today), (today, base)
 
 
 def test_a_review_records_who_when_and_what_changed(users, regions):

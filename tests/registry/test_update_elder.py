@@ -10,9 +10,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from tanfang.audit.models import Action, AuditEvent
 from tanfang.registry import crypto, history
-from tanfang.registry.actions import change_status, register_elder, update_elder
+from tanfang.registry.actions import change_status, update_elder
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import Elder, Status
+from tanfang.registry.registration import register_elder
 from tests.conftest import VILLAGE_A, VILLAGE_B, aware
 
 ID_NUMBER = make_id_number("350581", date(1938, 5, 2), 21, "男")

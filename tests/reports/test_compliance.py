@@ -13,15 +13,18 @@ test ends by comparing the rows kept one by one with the set-based refresh of
 the same elders and with a full recompute.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from tanfang.jurisdiction import tiers
 from tanfang.jurisdiction.models import PolicyChoice
+from tanfang.months import last_day, later_in_quarter
 from tanfang.registry.models import Elder, StatusChange
 from tanfang.reports import queries, rollups
 from tanfang.reports.models import ElderMonth, VillageMonth
+from tanfang.reports.rebuild import months_to_recompute, recompute_month
+from tanfang.reports.rows import task_words
 from tanfang.visits.models import TaskKind, VisitTask
 from tests.conftest import COUNTY, VILLAGE_A, aware
 from tests.reports.fill import visit_on
@@ -90,7 +93,7 @@ def assert_both_ways(elders: list[Elder], months: list[date], today: date, monke
     rollups.refresh_elders([e.pk for e in elders], months, today)
     assert tables() == kept
     for month in months:
-        rollups.recompute_month(month, today)
+        recompute_month(month, today)
     assert tables() == kept
 
 
@@ -322,14 +325,14 @@ def test_a_trigger_is_met_by_a_visit_by_its_moment(users, regions, visitors, clo
 
 
 def test_it_says_a_triggers_moment_in_words():
-    due = datetime(2026, 12, 3, 6, 5, tzinfo=rollups.UTC)  # 14:05 in Shanghai
+    due = datetime(2026, 12, 3, 6, 5, tzinfo=UTC)  # 14:05 in Shanghai
 
     assert (
-        rollups.task_words("出院后48小时内探访", ["home"], date(2026, 12, 3), False, due)
+        task_words("出院后48小时内探访", ["home"], date(2026, 12, 3), False, due)
         == "出院后48小时内探访未完成（须上门探访，截止12月3日14:05）"
     )
     assert (
-        rollups.task_words("出院后48小时内探访", ["home"], date(2026, 12, 3), True, due)
+        task_words("出院后48小时内探访", ["home"], date(2026, 12, 3), True, due)
         == "出院后48小时内探访逾期完成（截止12月3日14:05）"
     )
 
@@ -377,7 +380,7 @@ def test_the_quarters_compliance_takes_every_month_counted(
     for elder in (short, away, steady):
         for month in (OCTOBER, NOVEMBER, DECEMBER):
             tasks[elder.pk, month] = make_task(
-                elder, month, rollups.last_day(month), label=f"{month.month}月例行探访"
+                elder, month, last_day(month), label=f"{month.month}月例行探访"
             )
             if (elder, month) != (short, NOVEMBER):
                 done(users, visitors, tasks[elder.pk, month], aware(2026, month.month, 2, 9, 0))
@@ -439,14 +442,14 @@ def test_the_quarters_compliance_takes_every_month_counted(
 def test_a_rebuild_runs_on_to_the_end_of_the_quarter():
     today = date(2026, 12, 5)
 
-    assert rollups.months_to_recompute(OCTOBER, OCTOBER, today) == [OCTOBER, NOVEMBER, DECEMBER]
-    assert rollups.months_to_recompute(SEPTEMBER, OCTOBER, date(2026, 11, 2)) == [
+    assert months_to_recompute(OCTOBER, OCTOBER, today) == [OCTOBER, NOVEMBER, DECEMBER]
+    assert months_to_recompute(SEPTEMBER, OCTOBER, date(2026, 11, 2)) == [
         SEPTEMBER,
         OCTOBER,
         NOVEMBER,
     ]
-    assert rollups.months_to_recompute(DECEMBER, DECEMBER, today) == [DECEMBER]
-    assert rollups.later_in_quarter(date(2026, 3, 1), today) == []
+    assert months_to_recompute(DECEMBER, DECEMBER, today) == [DECEMBER]
+    assert later_in_quarter(date(2026, 3, 1), today) == []
 
 
 # --- The rules of each row ---------------------------------------------------------------------

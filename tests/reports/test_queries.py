@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from tanfang.regions.models import Level, Region
-from tanfang.reports import queries
+from tanfang.reports import people, queries
 from tanfang.reports.queries import Counts
 from tanfang.visits.models import Assignment, TaskKind, VisitTask
 from tests.conftest import (
@@ -281,7 +281,7 @@ def test_it_lists_the_missed_elders_of_a_village_with_what_is_missing(
     village, django_assert_num_queries
 ):
     with django_assert_num_queries(2):
-        rows = queries.missed_elders(VILLAGE_A, NOVEMBER)
+        rows = people.missed_elders(VILLAGE_A, NOVEMBER)
 
     assert [row.name for row in rows] == ["老人3", "老人2"]
     never, short = rows
@@ -307,17 +307,17 @@ def test_it_reads_the_missed_list_in_two_queries_whatever_the_number_of_elders(
         elder_month(elder, NOVEMBER, visited=True, missing=["下半月缺上门探访"])
 
     with django_assert_num_queries(2):
-        rows = queries.missed_elders(VILLAGE_A, NOVEMBER)
+        rows = people.missed_elders(VILLAGE_A, NOVEMBER)
 
     assert len(rows) == 12
 
 
 def test_it_takes_the_last_visit_up_to_the_end_of_the_month_asked(village):
-    rows = queries.missed_elders(VILLAGE_A, date(2026, 10, 1))
+    rows = people.missed_elders(VILLAGE_A, date(2026, 10, 1))
 
     assert rows == []  # no October rows
     elder_month(village["short"], date(2026, 10, 1), missing=["本月未探访"])
-    (row,) = queries.missed_elders(VILLAGE_A, date(2026, 10, 1))
+    (row,) = people.missed_elders(VILLAGE_A, date(2026, 10, 1))
     # The phone visit of 3 November is after October.
     assert row.last_visit_at is None
     # 林秀英 took the elder on in November; 王老师 was responsible in October.
@@ -355,7 +355,7 @@ def test_it_counts_the_dashboard_numbers_of_a_node(users, regions, django_assert
     # The counters, the surges' counters (no event declared: no titles), the
     # tasks, the reviews, the elders without a visitor.
     with django_assert_num_queries(5):
-        board = queries.dashboard(regions[COUNTY], date(2026, 11, 23))
+        board = people.dashboard(regions[COUNTY], date(2026, 11, 23))
 
     assert board.counts == Counts(6, 3, 2, 0)
     assert board.counts.visit_rate_text == "50.0%"
@@ -366,7 +366,7 @@ def test_it_counts_the_dashboard_numbers_of_a_node(users, regions, django_assert
     assert board.reviews_overdue == 1
     # 000_4970ff49482a0570.txt 三(二): 落实包干责任人.
     assert board.without_visitor == 1
-    village_b = queries.dashboard(VILLAGE_B, date(2026, 11, 23))
+    village_b = people.dashboard(VILLAGE_B, date(2026, 11, 23))
     assert (village_b.counts.counted, village_b.overdue_tasks, village_b.without_visitor) == (
         2,
         0,
@@ -386,14 +386,14 @@ def test_it_lists_the_late_tasks_overdue_first(users, regions, django_assert_num
     make_task(late, date(2026, 11, 16), date(2026, 11, 20), date(2026, 11, 30))
 
     with django_assert_num_queries(3):
-        found = queries.late_tasks(Elder.objects.all(), COUNTY, date(2026, 11, 23))
+        found = people.late_tasks(Elder.objects.all(), COUNTY, date(2026, 11, 23))
 
     assert [(row.task.elder.name, row.overdue, row.visitors) for row in found.rows] == [
         ("老人1", True, ["林秀英"]),
         ("老人2", False, []),
     ]
     assert (found.overdue, found.missed, found.total) == (1, 1, 2)
-    assert queries.late_tasks(Elder.objects.all(), OTHER_COUNTY, date(2026, 11, 23)).total == 0
+    assert people.late_tasks(Elder.objects.all(), OTHER_COUNTY, date(2026, 11, 23)).total == 0
 
 
 def test_it_accepts_a_region_or_its_code(counted, regions):

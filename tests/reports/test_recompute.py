@@ -21,12 +21,15 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tanfang.jurisdiction.actions import declare_event, override_tier
-from tanfang.registry.actions import change_status, confirm_categories, update_elder
+from tanfang.jurisdiction.actions import declare_event
+from tanfang.months import last_day, month_of, months_between, quarter_start, zone
+from tanfang.registry.actions import change_status, confirm_categories, override_tier, update_elder
 from tanfang.registry.models import Elder
 from tanfang.reports import rollups
 from tanfang.reports.models import ElderMonth, VillageMonth
-from tanfang.visits.generation import excuse_task, generate_tasks
+from tanfang.reports.rebuild import months_to_recompute, recompute_month
+from tanfang.visits.actions import excuse_task
+from tanfang.visits.generation import generate_tasks
 from tanfang.visits.models import TaskKind, VisitTask
 from tests.conftest import COUNTY, VILLAGE_A, VILLAGE_B
 from tests.reports.test_rollups import (
@@ -39,7 +42,7 @@ from tests.reports.test_rollups import (
 from tests.visits.factories import make_task
 
 # Each day's actions at its last minute, in Asia/Shanghai.
-START = datetime(2026, 9, 24, 23, 59, 30, tzinfo=rollups.zone())
+START = datetime(2026, 9, 24, 23, 59, 30, tzinfo=zone())
 OCTOBER, NOVEMBER = date(2026, 10, 1), date(2026, 11, 1)
 CATEGORIES = ["孤寡", "独居", "空巢"]
 
@@ -144,8 +147,8 @@ class History:
         )
 
     def advance(self, days: int) -> None:
-        if rollups.month_of(self.today + timedelta(days=days)) > rollups.month_of(self.today):
-            self.close_month(rollups.month_of(self.today))
+        if month_of(self.today + timedelta(days=days)) > month_of(self.today):
+            self.close_month(month_of(self.today))
         self.now += timedelta(days=days)
         self.time_machine.move_to(self.now, tick=False)
         generate_tasks(today=self.today)  # the daily run
@@ -249,8 +252,8 @@ class History:
         (one crossing a month end is tested in test_compliance.py: the visit
         action refreshes the month of the window's start)."""
         elder = self.elder(index)
-        start = max(self.today - timedelta(days=back), rollups.month_of(self.today))
-        end = min(start + timedelta(days=length), rollups.last_day(start))
+        start = max(self.today - timedelta(days=back), month_of(self.today))
+        end = min(start + timedelta(days=length), last_day(start))
         for number in range(1, count + 1):
             self.owe(
                 elder,
@@ -261,7 +264,7 @@ class History:
                 label=f"{key}探访",
                 modes=("home",) if not extra else ("home", "phone", "street", "video"),
                 extra=extra,
-                month=rollups.month_of(start),
+                month=month_of(start),
             )
 
     def trigger(self, index: int, hours: int) -> None:
@@ -275,13 +278,13 @@ class History:
             key="trigger:fall",
             label="跌倒后24小时内探访",
             due_at=due,
-            month=rollups.month_of(due.date()),
+            month=month_of(due.date()),
         )
 
     def quarterly(self, index: int) -> None:
         """A quarter's visit, counting in its last month."""
-        first = rollups.quarter_start(self.today)
-        last = rollups.last_day(date(first.year, first.month + 2, 1))
+        first = quarter_start(self.today)
+        last = last_day(date(first.year, first.month + 2, 1))
         self.owe(self.elder(index), first, last, key="regular:9", label="本季度例行探访")
 
     def owe(self, elder: Elder, start: date, end: date, **details: Any) -> None:
@@ -325,8 +328,8 @@ def test_the_recompute_gives_the_incremental_numbers(
         history.check_closed_months()
         incremental = tables()
         assert_never_negative()
-        for month in rollups.months_to_recompute(START.date(), history.today, history.today):
-            rollups.recompute_month(month, history.today)
+        for month in months_to_recompute(START.date(), history.today, history.today):
+            recompute_month(month, history.today)
         assert tables() == incremental
         transaction.set_rollback(True)
 
@@ -347,8 +350,8 @@ def test_it_rebuilds_a_month_from_nothing(users, regions, visitors, time_machine
     ElderMonth.objects.all().delete()
     VillageMonth.objects.all().delete()
 
-    for month in rollups.months_between(START.date(), history.today):
-        rollups.recompute_month(month, history.today)
+    for month in months_between(START.date(), history.today):
+        recompute_month(month, history.today)
 
     assert tables() == kept
     assert ElderMonth.objects.filter(month=OCTOBER).count() == 3

@@ -14,11 +14,11 @@ from datetime import date
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tanfang.care import actions as care
+from tanfang.care import emergencies, hazards, needs
 from tanfang.reports import charts
 from tanfang.reports.models import ElderMonth
 from tanfang.reports.queries import Counts, TrendPoint
-from tanfang.reports.rollups import recompute_month
+from tanfang.reports.rebuild import recompute_month
 from tanfang.visits.actions import record_visit
 from tests.conftest import (
     COUNTY,
@@ -579,22 +579,22 @@ def test_it_shows_the_closed_loops_numbers_of_the_node(client_for, users, region
     elder = make_elder(users, regions, 1, consents_to_photos=True)
     officer = users["county"]
     time_machine.move_to(aware(2026, 11, 3, 10, 0), tick=False)
-    meals = care.raise_need(acting_user=officer, elder=elder, need_type="meals", source="phone")
-    care.set_measure(
+    meals = needs.raise_need(acting_user=officer, elder=elder, need_type="meals", source="phone")
+    needs.set_measure(
         acting_user=officer,
         need=meals,
         measure="长者食堂每日送餐",
         responsible_unit="灵秀镇长者食堂",
         due_on=date(2026, 11, 10),
     )
-    care.raise_need(acting_user=officer, elder=elder, need_type="medical", source="family")
-    gas = care.raise_hazard(
+    needs.raise_need(acting_user=officer, elder=elder, need_type="medical", source="family")
+    gas = hazards.raise_hazard(
         acting_user=officer, elder=elder, item="gas", description="燃气灶软管老化"
     )
     time_machine.move_to(aware(2026, 11, 8, 10, 0), tick=False)
-    care.change_need_status(acting_user=officer, need=meals, to_status="resolved")
-    care.confirm_hazard_removed(acting_user=officer, hazard=gas, photo=photo())
-    care.raise_emergency(
+    needs.change_need_status(acting_user=officer, need=meals, to_status="resolved")
+    hazards.confirm_hazard_removed(acting_user=officer, hazard=gas, photo=photo())
+    emergencies.raise_emergency(
         acting_user=officer, elder=elder, kind="fall", source="phone", description="跌倒"
     )
     time_machine.move_to(aware(2026, 11, 23, 10, 0), tick=False)

@@ -18,13 +18,16 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 
-from tanfang.registry.actions import change_status, register_elder, update_elder
+from tanfang.registry.actions import change_status, update_elder
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import Elder
+from tanfang.registry.registration import register_elder
 from tanfang.reports import rollups
 from tanfang.reports.models import ElderMonth, VillageMonth
-from tanfang.visits.actions import record_visit
-from tanfang.visits.generation import excuse_task, generate_tasks
+from tanfang.reports.rebuild import recompute_month
+from tanfang.reports.rows import no_task_words, surges_of, task_words
+from tanfang.visits.actions import excuse_task, record_visit
+from tanfang.visits.generation import generate_tasks
 from tanfang.visits.models import Visitor, VisitTask
 from tests.conftest import TOWNSHIP_B, VILLAGE_A, VILLAGE_B, aware
 from tests.visits.factories import GOOD, PNG, follow_shishi, make_visitor
@@ -56,7 +59,7 @@ def tables(empty_rows: bool = True) -> tuple[list[tuple[Any, ...]], list[tuple[A
             r.compliant,
             r.quarter_compliant,
             tuple(r.missing),
-            rollups.surges_of(r.surges),
+            surges_of(r.surges),
             r.rules,
         )
         for r in ElderMonth.objects.all()
@@ -95,7 +98,7 @@ def assert_same_as_recomputed(months: list[date], today: date) -> None:
     incremental = tables()
     assert_never_negative()
     for month in months:
-        rollups.recompute_month(month, today)
+        recompute_month(month, today)
     assert tables() == incremental
 
 
@@ -440,7 +443,7 @@ def test_it_moves_an_elder_to_the_new_village_from_this_month_on(users, regions,
 
 
 def test_a_tier_override_moves_the_elder_between_tiers(users, regions, visitors, clock):
-    from tanfang.jurisdiction.actions import override_tier
+    from tanfang.registry.actions import override_tier
 
     elder = register(users, regions, 1)
     assert counts(VILLAGE_A, OCTOBER, "tier:general") == (1, 0, 0, 0)
@@ -502,7 +505,7 @@ def test_it_leaves_a_month_not_yet_begun_alone(users, regions, visitors, clock):
 
     assert not ElderMonth.objects.filter(month=NOVEMBER).exists()
     with pytest.raises(ValueError, match="尚未开始"):
-        rollups.recompute_month(NOVEMBER, date(2026, 10, 20))
+        recompute_month(NOVEMBER, date(2026, 10, 20))
 
 
 # --- Words ----------------------------------------------------------------------------------------
@@ -510,23 +513,23 @@ def test_it_leaves_a_month_not_yet_begun_alone(users, regions, visitors, clock):
 
 def test_it_says_what_is_missing_in_words():
     assert (
-        rollups.task_words("12月下半月例行探访", ["home"], date(2026, 12, 31), late=False)
+        task_words("12月下半月例行探访", ["home"], date(2026, 12, 31), late=False)
         == "12月下半月例行探访未完成（须上门探访，截止12月31日）"
     )
     assert (
-        rollups.task_words("12月例行探访", ["home", "phone"], date(2026, 12, 31), late=False)
+        task_words("12月例行探访", ["home", "phone"], date(2026, 12, 31), late=False)
         == "12月例行探访未完成（须上门探访或电话探访，截止12月31日）"
     )
     every_mode = ["home", "monitoring", "phone", "street", "video"]
     assert (
-        rollups.task_words("重阳节日探访", every_mode, date(2026, 10, 21), late=False)
+        task_words("重阳节日探访", every_mode, date(2026, 10, 21), late=False)
         == "重阳节日探访未完成（截止10月21日）"
     )
     assert (
-        rollups.task_words("11月例行探访", ["home"], date(2026, 11, 20), late=True)
+        task_words("11月例行探访", ["home"], date(2026, 11, 20), late=True)
         == "11月例行探访逾期完成（截止11月20日）"
     )
-    assert rollups.no_task_words(date(2026, 12, 1)) == "12月未探访"
+    assert no_task_words(date(2026, 12, 1)) == "12月未探访"
 
 
 # --- Two writers at once (PostgreSQL) -----------------------------------------------------------

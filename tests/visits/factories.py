@@ -7,9 +7,9 @@ from typing import Any
 from tanfang.accounts.models import User
 from tanfang.jurisdiction.models import PolicyChoice
 from tanfang.regions.models import Region
-from tanfang.registry.actions import register_elder
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import Elder
+from tanfang.registry.registration import register_elder
 from tanfang.visits.models import Assignment, TaskKind, Visitor, VisitTask
 from tests.conftest import COUNTY, TOWNSHIP_A, TOWNSHIP_B, VILLAGE_A
 

@@ -6,10 +6,10 @@ that show who has none."""
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from tanfang.accounts import access
 from tanfang.audit.models import Action, AuditEvent
 from tanfang.regions.models import Kind, Level, Region
 from tanfang.registry.actions import change_status
+from tanfang.registry.models import Elder
 from tanfang.visits import queries, roster
 from tanfang.visits.models import Assignment, VisitorKind, VisitTask
 from tests.conftest import COUNTY, TOWNSHIP_A, TOWNSHIP_B, VILLAGE_A, VILLAGE_B, aware
@@ -301,7 +301,7 @@ def test_it_assigns_many_elders_at_once(users, regions, visitor, refreshed):
 
     assert len(made) == 3
     assert (
-        set(queries.elders_without_visitor(access.elders_visible_to(users["liaison_a"]))) == set()
+        set(queries.elders_without_visitor(Elder.objects.visible_to(users["liaison_a"]))) == set()
     )
     events = AuditEvent.objects.filter(action=Action.ELDER_ASSIGNED)
     assert events.count() == 3
@@ -383,7 +383,7 @@ def test_it_lists_the_active_elders_without_a_visitor(users, regions, visitor, r
         reason="病逝",
     )
 
-    without = queries.elders_without_visitor(access.elders_visible_to(users["liaison_a"]))
+    without = queries.elders_without_visitor(Elder.objects.visible_to(users["liaison_a"]))
 
     assert {e.name for e in without} == {"包干已结束", "从未包干"}
     assert none in without
@@ -396,7 +396,7 @@ def test_it_counts_per_village_in_one_query(
     make_elder(users, regions, 2)
     make_elder(users, regions, 3, village=VILLAGE_B)
     make_elder(users, regions, 4, village=VILLAGE_B2)
-    elders = access.elders_visible_to(users["county"])
+    elders = Elder.objects.visible_to(users["county"])
 
     with django_assert_num_queries(1):
         counts = queries.counts_by_village(regions[COUNTY], elders)
@@ -414,7 +414,7 @@ def test_it_counts_only_the_elders_the_user_sees(users, regions, refreshed):
     make_elder(users, regions, 2, village=VILLAGE_B)
 
     counts = queries.counts_by_village(
-        regions[TOWNSHIP_A], access.elders_visible_to(users["liaison_a"])
+        regions[TOWNSHIP_A], Elder.objects.visible_to(users["liaison_a"])
     )
 
     assert [(c.village.code, c.active) for c in counts] == [(VILLAGE_A, 1)]

@@ -12,11 +12,12 @@ from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tanfang.care.models import HazardItem, NeedType
 from tanfang.policy import engine
 from tanfang.policy.problems import ConfigError
 from tanfang.visits import checklist
-from tanfang.visits.checklist import HazardFinding, Kind, NeedFinding
+from tanfang.visits.checklist import HazardFinding, NeedFinding
+from tanfang.visits.checklist_schema import Kind
+from tanfang.visits.findings import HazardItem, NeedType
 from tanfang.visits.models import VisitMode
 
 FUJIAN = "000_4970ff49482a0570.txt"

@@ -1,5 +1,5 @@
 """A visit form's definition file is checked against its declared schema when it
-loads (tanfang.visits.checklist.ChecklistFile): a wrong file is refused with
+loads (tanfang.visits.checklist_schema.ChecklistFile): a wrong file is refused with
 every problem, each naming the file, the path inside it and what is wrong in
 Chinese and English, and nothing of it is loaded. Citations are read against
 the documents (tanfang.policy.documents)."""

@@ -16,8 +16,8 @@ from datetime import date
 import pytest
 
 from tanfang.jurisdiction.models import PolicyChoice
-from tanfang.registry.actions import register_elder
 from tanfang.registry.identity import make_id_number
+from tanfang.registry.registration import register_elder
 from tanfang.visits import checklist
 from tanfang.visits.models import Visit
 from tests.conftest import COUNTY, OTHER_VILLAGE, aware

@@ -11,9 +11,9 @@ from django.db import connection
 
 from tanfang.audit.models import Action, AuditEvent
 from tanfang.jurisdiction.models import DeclaredEvent, PolicyChoice
-from tanfang.registry.actions import register_elder
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import Elder, Status
+from tanfang.registry.registration import register_elder
 from tanfang.reports import rollups
 from tanfang.visits.generation import generate_tasks
 from tanfang.visits.models import TaskKind, VisitTask

@@ -8,10 +8,11 @@ from datetime import date
 
 import pytest
 
-from tanfang.care.models import NeedType
 from tanfang.jurisdiction.models import PolicyChoice
 from tanfang.visits import actions, checklist
-from tanfang.visits.checklist import HazardFinding, Kind, NeedFinding
+from tanfang.visits.checklist import HazardFinding, NeedFinding
+from tanfang.visits.checklist_schema import Kind
+from tanfang.visits.findings import NeedType
 from tanfang.visits.models import Visit, VisitTask
 from tests.conftest import COUNTY, aware
 from tests.visits.factories import PNG, assign, make_elder, make_visitor

@@ -10,12 +10,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from tanfang.audit.models import Action, AuditEvent
-from tanfang.jurisdiction.actions import choose_profile, declare_event, end_event, override_tier
+from tanfang.jurisdiction.actions import choose_profile, declare_event, end_event
 from tanfang.jurisdiction.models import PolicyChoice
-from tanfang.registry.actions import change_status, register_elder, review_elder, update_elder
+from tanfang.registry.actions import change_status, override_tier, review_elder, update_elder
 from tanfang.registry.identity import make_id_number
 from tanfang.registry.models import Elder
-from tanfang.visits.generation import excuse_task, generate_tasks, refresh_tasks
+from tanfang.registry.registration import register_elder
+from tanfang.visits.actions import excuse_task
+from tanfang.visits.generation import generate_tasks, refresh_tasks
 from tanfang.visits.models import TaskKind, TaskState, VisitTask
 from tests.conftest import COUNTY, VILLAGE_A, aware
 

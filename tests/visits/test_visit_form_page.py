@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from tanfang.audit.models import Action, AuditEvent
 from tanfang.jurisdiction.models import PolicyChoice
 from tanfang.registry.models import Elder, Status
-from tanfang.visits import checklist
+from tanfang.visits import checklist, checklist_schema
 from tanfang.visits.actions import checklist_for
 from tanfang.visits.models import Visit, VisitTask
 from tests.conftest import COUNTY, VILLAGE_B, aware
@@ -49,9 +49,9 @@ def good_answers(definition: checklist.Checklist) -> dict[str, str]:
     answers = {}
     for item in definition.items():
         name = f"answer_{item.key}"
-        if item.kind == checklist.Kind.TEXT:
+        if item.kind == checklist_schema.Kind.TEXT:
             answers[name] = "无"
-        elif item.kind == checklist.Kind.NEED:
+        elif item.kind == checklist_schema.Kind.NEED:
             answers[name] = "no"
         else:
             answers[name] = next(
@@ -65,11 +65,11 @@ def stored_answers(definition: checklist.Checklist) -> dict[str, object]:
     stored: dict[str, object] = {}
     for name, value in good_answers(definition).items():
         item = definition.item(name.removeprefix("answer_"))
-        if item.kind == checklist.Kind.CHOICE_TEXT:
+        if item.kind == checklist_schema.Kind.CHOICE_TEXT:
             stored[item.key] = {"value": value, "detail": None}
-        elif item.kind == checklist.Kind.CHOICE_COUNT:
+        elif item.kind == checklist_schema.Kind.CHOICE_COUNT:
             stored[item.key] = {"value": value, "count": None}
-        elif item.kind == checklist.Kind.NEED:
+        elif item.kind == checklist_schema.Kind.NEED:
             stored[item.key] = {"needed": False, "met": None}
         else:
             stored[item.key] = value
@@ -488,7 +488,7 @@ def test_linzis_form_asks_whether_each_need_is_met(client_for, elsewhere):
     # 003_fe235aaa23e67560.txt 附件2: 居家服务需求 □是 □否, 是否满足 □是 □否.
     setting = elsewhere("linzi")
     definition = checklist_for(setting["elder"])
-    need = next(i for i in definition.items() if i.kind == checklist.Kind.NEED)
+    need = next(i for i in definition.items() if i.kind == checklist_schema.Kind.NEED)
     client = client_for("visitor_a")
 
     page = client.get(url(setting["elder"])).content.decode()

@@ -4,12 +4,14 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from tanfang.accounts.models import PasswordHistory, User
+from tanfang.accounts.actions import create_account
+from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Role
+from tanfang.demo.actors import Accounts
 from tanfang.demo.elders import seed_elders
 from tanfang.demo.regions import demo_tree_csv
-from tanfang.demo.visits import Accounts, seed_visits
-from tanfang.jurisdiction.actions import choose_profile
+from tanfang.demo.visits import seed_visits
+from tanfang.jurisdiction.actions import choose_profile, date_choice
 from tanfang.jurisdiction.models import PolicyChoice
 from tanfang.policy import engine
 from tanfang.regions.actions import import_regions, read_rows
@@ -55,22 +57,20 @@ class Command(BaseCommand):
             "township": Region.objects.get(code=TOWNSHIP),
             "village": Region.objects.filter(
                 in_subtree("code", TOWNSHIP[:9]), level=Level.VILLAGE
-            ).first(),
+            ).earliest("code"),
         }
         created = 0
         for username, full_name, role, where in DEMO_ACCOUNTS:
             if User.objects.filter(username=username).exists():
                 continue
-            user = User.objects.create_user(
-                username,
-                DEMO_PASSWORD,
+            create_account(
+                acting_user=None,
+                username=username,
                 full_name=full_name,
                 role=role,
                 region=places[where],
+                known_password=DEMO_PASSWORD,
             )
-            user.password_changed_at = timezone.now()
-            user.save(update_fields=["password_changed_at"])
-            PasswordHistory.objects.create(user=user, password=user.password)
             created += 1
         self.stdout.write(f"演示账号：新增 {created} 个。")
         county_officer = User.objects.get(username="county")
@@ -83,8 +83,9 @@ class Command(BaseCommand):
             )
             # In force since the scheme took effect, not only from today: the
             # demo's past months of visits are judged by it.
-            PolicyChoice.objects.filter(region_id=COUNTY).update(
-                since=min(engine.load("fujian-shishi").versions[0].since, timezone.localdate())
+            date_choice(
+                Region.objects.get(code=COUNTY),
+                since=min(engine.load("fujian-shishi").versions[0].since, timezone.localdate()),
             )
         elders = seed_elders(acting_user=county_officer, seed=seed, today=timezone.localdate())
         self.stdout.write(f"老年人档案：新增 {elders} 份。")

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from tanfang.jurisdiction.tiers import refresh_tiers
+from tanfang.refresh import refresh_tiers
 from tanfang.registry.models import Elder, Status
 
 

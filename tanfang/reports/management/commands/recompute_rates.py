@@ -1,6 +1,6 @@
 """`manage.py recompute_rates --month 2026-10` (or `--from 2026-01 --to 2026-10`,
 this month by default): rebuild the monthly rollups of those months from the
-files, visits and tasks (tanfang.reports.rollups.recompute_month), each month in
+files, visits and tasks (tanfang.reports.rebuild.recompute_month), each month in
 its own transaction. The numbers are the ones the actions keep current; run it
 after restoring data, after a change of the definitions, or when a daily task
 run was missed.
@@ -8,7 +8,7 @@ run was missed.
 A month's quarter compliance reads the rows of the earlier months of its
 quarter: the months are rebuilt oldest first, and the later months of the last
 one's quarter (up to this month) after it, so `--month 2026-10` rebuilds
-October, November and December (tanfang.reports.rollups.months_to_recompute).
+October, November and December (tanfang.reports.rebuild.months_to_recompute).
 Start a range at the first month of a quarter to rebuild whole quarters."""
 
 import argparse
@@ -20,7 +20,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from tanfang.reports.rollups import month_of, months_to_recompute, recompute_month
+from tanfang.months import month_of
+from tanfang.reports.rebuild import months_to_recompute, recompute_month
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 

@@ -9,7 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from tanfang.visits.generation import MONTHS, generate_tasks
+from tanfang.visits.generation import generate_tasks
+from tanfang.visits.planning import MONTHS
 
 
 def _day(text: str) -> date:
