@@ -19,7 +19,7 @@ nothing else orders these steps. Nothing here leaves the database, so nothing
 waits for the commit.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
@@ -84,6 +84,24 @@ def after_elder_changed(
         # (docs/统计口径.md: the status at each month's end).
         rollups.refresh_elders([elder.pk], months.months_between(since, today))
     return found
+
+
+def after_visits_changed(elder_ids: Sequence[int], months: Iterable[date]) -> None:
+    """A visit recorded or a task excused changes no tier, task or assignment,
+    only the rows of the months it counts in (issue 6: counted at once)."""
+    rollups.refresh_elders(list(elder_ids), set(months))
+
+
+def after_events_declared(elders: QuerySet[Elder], today: date) -> None:
+    """A heat wave, cold wave, typhoon, flood or epidemic declared for a
+    subtree: the extra visits it asks for are owed at once
+    (tanfang.visits.schedule)."""
+    generation.generate_tasks(today=today, elders=elders)
+
+
+def after_event_ended(elders: QuerySet[Elder], today: date) -> None:
+    """A declared event ended early: its tasks end with it."""
+    generation.refresh_tasks_for(elders, today)
 
 
 def after_elders_registered(elders: QuerySet[Elder], today: date) -> None:

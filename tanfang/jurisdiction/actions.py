@@ -19,7 +19,6 @@ from tanfang.policy import engine
 from tanfang.policy.engine import EVENT_LABELS
 from tanfang.regions.models import Level, Region
 from tanfang.registry.models import Elder, Status
-from tanfang.visits import generation
 
 # Who chooses: a county, or a city or province for all its counties (POLICIES.md).
 CHOOSING_LEVELS = frozenset({Level.PROVINCE, Level.CITY, Level.COUNTY})
@@ -148,8 +147,8 @@ def declare_event(
         declared_by=acting_user,
     )
     # The extra visits it asks for are owed at once (tanfang.visits.schedule).
-    generation.generate_tasks(
-        today=timezone.localdate(), elders=Elder.objects.filter(region.subtree("village_id"))
+    refresh.after_events_declared(
+        Elder.objects.filter(region.subtree("village_id")), timezone.localdate()
     )
     record(
         Action.EVENT_DECLARED,
@@ -178,7 +177,7 @@ def end_event(
     event.ended_at = timezone.now()
     event.save(update_fields=["ends_on", "ended_by", "ended_at"])
     # Its tasks end with it.
-    generation.refresh_tasks_for(
+    refresh.after_event_ended(
         Elder.objects.filter(event.region.subtree("village_id")), timezone.localdate()
     )
     record(

@@ -26,7 +26,7 @@ from django.db.models import Max
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
-from tanfang import photos
+from tanfang import photos, refresh
 from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm, Role
@@ -39,7 +39,6 @@ from tanfang.jurisdiction import tiers
 from tanfang.months import month_of
 from tanfang.policy import engine
 from tanfang.registry.models import Elder, Status
-from tanfang.reports import rollups
 from tanfang.visits import checklist, counting
 from tanfang.visits.findings import NeedType
 from tanfang.visits.models import (
@@ -294,7 +293,7 @@ def _store(
     # The month's rate counts it at once (issue 6): the visit's month, and the
     # months the tasks it completed count in (a festival window that began in
     # the month before its festival day, a quarter counted in its last month).
-    rollups.refresh_elders([elder.pk], {month_of(day), *(t.month for t in outcome.completes)})
+    refresh.after_visits_changed([elder.pk], {month_of(day), *(t.month for t in outcome.completes)})
     return visit
 
 
@@ -580,7 +579,7 @@ def excuse_task(
     task.excuse_note = note
     task.save(update_fields=["excused_at", "excused_by", "excuse_reason", "excuse_note"])
     # An excused task is met (docs/统计口径.md).
-    rollups.refresh_elder_month(task.elder_id, task.month)
+    refresh.after_visits_changed([task.elder_id], [task.month])
     record(
         Action.TASK_EXCUSED,
         actor=acting_user,
