@@ -10,6 +10,7 @@ import struct
 import zlib
 from base64 import b64encode
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
@@ -131,26 +132,10 @@ class _Context:
         )
 
     def record(self, planned: PlannedVisit) -> Visit:
-        visitor_signature, elder_signature = self.signatures(planned)
-        return record_visit(
-            acting_user=self.actor(planned),
-            uuid=planned.uuid,
-            elder=self.elders[planned.elder_id],
-            mode=planned.mode,
-            visited_at=planned.visited_at,
-            visitors=self.visitors_of(planned),
-            answers=planned.answers,
-            refused=planned.refused,
-            needs_found=planned.needs_found,
-            services_given=planned.services_given,
-            visitor_signature=visitor_signature,
-            elder_signature=elder_signature,
-            started_at=planned.started_at,
-            ended_at=planned.ended_at,
-            latitude=planned.latitude,
-            longitude=planned.longitude,
-            location_accuracy=planned.location_accuracy,
-        ).visit
+        """The visit through `record_visit` itself, with the same arguments."""
+        row = self.row(planned)
+        arguments = {f.name: getattr(row, f.name) for f in fields(row) if f.name != "recorded_at"}
+        return record_visit(**arguments).visit
 
 
 def store_visits(

@@ -56,6 +56,7 @@ from tanfang.reports.rows import (
     surges_json,
     visited_tier,
 )
+from tanfang.reports.sql import COLUMNS
 from tanfang.visits.models import VISIT_KINDS, VisitTask
 
 # Up to this many (elder, month) pairs are refreshed one by one in Python (a few
@@ -258,21 +259,8 @@ def _locked_rows(pairs: list[Key]) -> tuple[dict[Key, ElderMonth], set[Key]]:
     return found, set(lacking)
 
 
-_ROW_FIELDS = [
-    "village_id",
-    "tier",
-    "categories",
-    "consents",
-    "counted",
-    "declined",
-    "visits",
-    "visited",
-    "compliant",
-    "quarter_compliant",
-    "missing",
-    "surges",
-    "rules",
-]
+# The values of a row, as the rebuild computes them.
+_ROW_FIELDS = list(COLUMNS)
 
 
 def _store(old: ElderMonth | None, new: Row | None) -> None:
