@@ -313,6 +313,16 @@ class VisitTask(models.Model):
         return self.state_on(today) == TaskState.OVERDUE
 
 
+class LateState(models.TextChoices):
+    """A visit entered after its month closed (补录): it waits for a township or
+    county officer before it changes that month's figures (issue 16 "Closed
+    months")."""
+
+    PENDING = "pending", "待审核"
+    APPROVED = "approved", "已同意计入"
+    REFUSED = "refused", "不予计入"
+
+
 class VisitMode(models.TextChoices):
     """服务方式 / 探访方式 of the forms (FORMS.md "Visit record"); the first four
     are tanfang.policy.engine.Mode values."""
@@ -377,6 +387,20 @@ class Visit(models.Model):
     # Whether it counted towards a task, and why not in words when it did not.
     counted = models.BooleanField("计入探访要求", default=False)
     not_counted_reason = models.TextField("不计入原因", blank=True)
+    # 补录: recorded after the month of its visit date had closed; empty when
+    # recorded in time. The reason is the recorder's; the decision an officer's.
+    late_state = models.CharField(
+        "补录审核", max_length=10, choices=LateState.choices, blank=True, db_index=True
+    )
+    late_reason = models.TextField("补录原因", blank=True)
+    late_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    late_decided_at = models.DateTimeField("补录审核时间", null=True, blank=True)
+    late_decision_note = models.TextField("审核意见", blank=True)
+    # A visitor who visits an elder not assigned to them (包干) says why; the
+    # liaison sees it on the record.
+    outside_reason = models.TextField("非包干探访原因", blank=True)
 
     objects = VisitQuerySet.as_manager()
 
