@@ -6,6 +6,11 @@ STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.t
 DEMO := TANFANG_DEMO=1
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Workbox (the service worker of the phone pages) from npm, pinned in package.json
+# and package-lock.json, copied into the static files: no CDN at run time.
+WORKBOX_VERSION := $(shell sed -n 's/.*"workbox-core": "\([0-9.]*\)".*/\1/p' package.json)
+WORKBOX := tanfang/static/vendor/workbox-$(WORKBOX_VERSION)
+WORKBOX_MODULES := core routing strategies expiration
 
 .PHONY: run test lint pytest bench lock clean
 
@@ -15,7 +20,16 @@ $(STAMP): requirements/base.txt requirements/dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-run: $(STAMP)
+# The browser builds of the Workbox modules the service worker imports
+# (tanfang/templates/visits/sw.js), with their source maps and licence.
+$(WORKBOX)/workbox-core.prod.js: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf tanfang/static/vendor/workbox-*
+	mkdir -p $(WORKBOX)
+	for m in $(WORKBOX_MODULES); do cp node_modules/workbox-$$m/build/workbox-$$m.prod.js node_modules/workbox-$$m/build/workbox-$$m.prod.js.map $(WORKBOX)/; done
+	cp node_modules/workbox-core/LICENSE $(WORKBOX)/LICENSE.txt
+
+run: $(STAMP) $(WORKBOX)/workbox-core.prod.js
 	$(DEMO) $(BIN)/python manage.py migrate --noinput
 	$(DEMO) $(BIN)/python manage.py seed_demo
 	$(DEMO) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
@@ -34,7 +48,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports --no-logo
 
 # PYTEST_ARGS: more options, e.g. `make pytest PYTEST_ARGS=--database-only` (CI's PostgreSQL pass).
-pytest: $(STAMP)
+pytest: $(STAMP) $(WORKBOX)/workbox-core.prod.js
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench: $(STAMP)

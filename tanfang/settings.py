@@ -261,6 +261,9 @@ CONTENT_SECURITY_POLICY = {
         "style-src": [SELF],
         "img-src": [SELF, "data:"],
         "connect-src": [SELF],
+        # The phone pages' service worker (/sw.js) and web app manifest.
+        "worker-src": [SELF],
+        "manifest-src": [SELF],
         "form-action": [SELF],
         "frame-ancestors": [NONE],
         "object-src": [NONE],
@@ -288,6 +291,10 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
+# A visit sent from the phone's outbox carries its photo (at most 5 MB,
+# tanfang/photos.py) in the JSON body as base64: 5 MB is 6.7 MB of text, with
+# the two signatures beside it; Django's default refuses any body over 2.5 MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 8_000_000
 
 LOGGING = {
     "version": 1,

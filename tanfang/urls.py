@@ -11,6 +11,8 @@ urlpatterns = [
     path("elders/", include("tanfang.registry.urls")),
     path("rules/", include("tanfang.jurisdiction.urls")),
     path("exchange/", include("tanfang.exchange.urls")),
+    # The service worker (/sw.js) and the outbox (/visits/outbox/) of the phone pages.
+    path("", include("tanfang.visits.offline_urls")),
     path("visits/", include("tanfang.visits.urls")),
     path("reports/", include("tanfang.reports.urls")),
     path("care/", include("tanfang.care.urls")),

@@ -14,12 +14,13 @@ transaction=True) is cleaned up by emptying every table, after which they are
 written again.
 """
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -236,5 +237,20 @@ def _django_db_helper(
         _delete_shared_rows(regions_too="regions" not in wanted)
     yield
     if not connection.in_atomic_block:
-        guard.remove(connection)
+        _remove_guard_when_free()
         _guard_lifted["lifted"] = True
+
+
+def _remove_guard_when_free() -> None:
+    """After a browser test, the live server's thread may still be answering a
+    request the page's service worker made as the page closed; SQLite then
+    says the table is locked for a moment. Wait for it (at most 10 s)."""
+    for _ in range(50):
+        try:
+            guard.remove(connection)
+            return
+        except OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            time.sleep(0.2)
+    guard.remove(connection)

@@ -123,7 +123,7 @@ def _elder_under(place: Region) -> int:
     registrar = next(
         user
         for user in User.objects.order_by("pk")
-        if user.can(Perm.PEOPLE_CHANGE) and village.code.startswith(user.region.prefix)
+        if user.can(Perm.ELDERS_REGISTER) and village.code.startswith(user.region.prefix)
     )
     sequence = Elder.objects.count()
     return register_elder(
@@ -171,9 +171,24 @@ def _life_event_under(place: Region) -> int:
     return event.pk
 
 
+def _change_report_under(place: Region) -> int:
+    """A visitor's report of a death or a move about an elder under `place`
+    (tanfang/registry/change_report_views.py), waiting for the liaison."""
+    from tanfang.registry.models import ChangeReport
+
+    elder = Elder.objects.get(pk=_elder_under(place))
+    report = ChangeReport.objects.filter(elder=elder).first() or ChangeReport.objects.create(
+        elder=elder,
+        to_status="deceased",
+        occurred_on=date(2026, 1, 1),
+        reported_by=elder.registered_by,
+    )
+    return report.pk
+
+
 def _import_job_under(place: Region) -> int:
     """An Excel import uploaded at `place`, by an officer near it in the tree."""
-    officers = [user for user in User.objects.order_by("pk") if user.can(Perm.PEOPLE_CHANGE)]
+    officers = [user for user in User.objects.order_by("pk") if user.can(Perm.ELDERS_IMPORT)]
     uploader = next(
         (u for u in officers if u.region.contains(place.code) or place.contains(u.region_id)),
         officers[0],
@@ -348,6 +363,8 @@ OBJECT_IN: dict[str, Callable[[Region], object]] = {
     "member_id": _household_member_under,
     # Major life changes on the file (tanfang/registry/views.py, api.py).
     "life_event_id": _life_event_under,
+    # A visitor's report of a death or a move (tanfang/registry/change_report_views.py).
+    "report_id": _change_report_under,
     "job_id": _import_job_under,
     # The visitor roster (tanfang/visits/roster_views.py).
     "visitor_id": _visitor_under,

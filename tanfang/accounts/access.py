@@ -4,7 +4,9 @@ Views are deny-by-default: `AccessMiddleware` refuses any view that is not
 marked with `public`, `authenticated`, `json_api` or `requires(...)`.
 
 Scope is one filter, `scope(user, queryset, field)`: rows whose region code
-lies in the user's subtree of the administrative tree. The tables of this app
+lies in the user's subtree of the administrative tree; for a role that sees
+only the elders assigned to it (`assigned_only`: visitors), the people apps
+narrow that subtree to those elders. The tables of this app
 and of those below it (regions, the audit log, accounts) are scoped here. The
 people apps above (registry, visits, care) scope their own tables with a
 `.visible_to(user)` queryset built from `check` and `scope`
@@ -124,6 +126,14 @@ def scope(user: User, queryset: QS, code_field: str) -> QS:
 
 def in_scope(user: User, code: str) -> bool:
     return code.startswith(user.region.prefix)
+
+
+def assigned_only(user: User) -> bool:
+    """Whether the user sees only the elders assigned to them (open 包干) within
+    their subtree: a visitor (RolePolicy.assigned_only). The people apps'
+    `.visible_to(user)` querysets narrow the subtree to those elders; the
+    accounts app does not know the assignments table, which lives above it."""
+    return bool(user.is_authenticated and user.policy.assigned_only)
 
 
 # The administrative tree ------------------------------------------------------

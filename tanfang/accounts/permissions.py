@@ -36,9 +36,27 @@ class Perm(StrEnum):
     ACCOUNTS_MANAGE = "accounts.manage"
     # The audit log.
     AUDIT_VIEW = "audit.view"
-    # Elders, visits and everything else about people, read and write.
+    # Elders, visits and everything else about people: read (a visitor only the
+    # elders assigned to them, RolePolicy.assigned_only)…
     PEOPLE_VIEW = "people.view"
+    # …and change the file: its sections and parts, categories, status, the
+    # half-year review, withdrawing a life event, confirming a visitor's report
+    # of a death or a move (村 liaison and up: 000_4970ff49482a0570.txt 三(四),
+    # the village fills in the file under the township's guidance).
     PEOPLE_CHANGE = "people.change"
+    # Open a new file, one at a time or by importing a ledger (村 liaison and up,
+    # 000_4970ff49482a0570.txt 三(四); 004_1657df0ed1e05604.txt 二(二)1: 村(居)
+    # 协助做好摸底排查和信息采集). Visitors report what they find; they do not register.
+    ELDERS_REGISTER = "elders.register"
+    ELDERS_IMPORT = "elders.import"
+    # Set another tier than the rules give, with a reason and a citation: the
+    # classification is the county's, adjusted as things change
+    # (004_1657df0ed1e05604.txt 二(一): 以县级行政区域为单位……适时进行动态调整);
+    # township and county officers (issue 16, user guide 十).
+    TIERS_OVERRIDE = "tiers.override"
+    # Declare or end a special period (extreme weather, epidemic) that owes extra
+    # visits to a subtree: township and county officers (issue 16).
+    EVENTS_DECLARE = "events.declare"
     # See an elder's whole ID number, phone and address, one audited reveal at a
     # time (NONFUNCTIONAL.md: masked unless the role needs the whole value).
     PEOPLE_REVEAL = "people.reveal"
@@ -46,6 +64,9 @@ class Perm(StrEnum):
     REPORTS_VIEW = "reports.view"
     # Record a visit (探访记录) for an elder in scope.
     VISITS_RECORD = "visits.record"
+    # Decide a late entry (补录): count it in its locked month or not (township
+    # and county officers, issue 16 "Closed months").
+    VISITS_APPROVE_LATE = "visits.approve_late"
     # Keep the township's roster of visitors (乡镇 manages 服务力量, DOMAIN.md).
     VISITORS_MANAGE = "visitors.manage"
     # Make and end assignments (包干) and excuse visit tasks (村 liaison and up).
@@ -70,6 +91,11 @@ class RolePolicy:
     # Officers' passwords expire after 90 days (NONFUNCTIONAL.md "Passwords");
     # volunteers visiting on their own phones are not officers.
     password_expires: bool
+    # Sees only the elders assigned to them (open 包干, 000_4970ff49482a0570.txt
+    # 三(二): 落实包干责任人) and what concerns them, not the whole subtree; may
+    # still record a visit to another elder of the subtree, saying why
+    # (`Elder.objects.visible_to(user, visiting=True)`).
+    assigned_only: bool = False
 
 
 _OFFICER_IDLE = timedelta(minutes=30)
@@ -77,14 +103,16 @@ _ADMIN_IDLE = timedelta(minutes=15)
 _ADMIN_LEVELS = frozenset({Level.PROVINCE, Level.CITY, Level.COUNTY})
 
 ROLES: dict[Role, RolePolicy] = {
+    # Visitors record visits and raise needs, hazards and emergencies for the
+    # elders assigned to them; a death or a move they report, and the liaison
+    # confirms it (issue 16 "Permissions as the documents assign them").
     Role.VISITOR: RolePolicy(
-        perms=frozenset(
-            {Perm.PEOPLE_VIEW, Perm.PEOPLE_CHANGE, Perm.VISITS_RECORD, Perm.CARE_RAISE}
-        ),
+        perms=frozenset({Perm.PEOPLE_VIEW, Perm.VISITS_RECORD, Perm.CARE_RAISE}),
         levels=frozenset({Level.TOWNSHIP, Level.VILLAGE}),
         second_factor=False,
         idle_timeout=_OFFICER_IDLE,
         password_expires=False,
+        assigned_only=True,
     ),
     Role.LIAISON: RolePolicy(
         perms=frozenset(
@@ -93,6 +121,8 @@ ROLES: dict[Role, RolePolicy] = {
                 Perm.PEOPLE_VIEW,
                 Perm.PEOPLE_CHANGE,
                 Perm.PEOPLE_REVEAL,
+                Perm.ELDERS_REGISTER,
+                Perm.ELDERS_IMPORT,
                 Perm.REPORTS_VIEW,
                 Perm.VISITS_RECORD,
                 Perm.ASSIGNMENTS_MANAGE,
@@ -112,8 +142,13 @@ ROLES: dict[Role, RolePolicy] = {
                 Perm.PEOPLE_VIEW,
                 Perm.PEOPLE_CHANGE,
                 Perm.PEOPLE_REVEAL,
+                Perm.ELDERS_REGISTER,
+                Perm.ELDERS_IMPORT,
+                Perm.TIERS_OVERRIDE,
+                Perm.EVENTS_DECLARE,
                 Perm.REPORTS_VIEW,
                 Perm.VISITS_RECORD,
+                Perm.VISITS_APPROVE_LATE,
                 Perm.VISITORS_MANAGE,
                 Perm.ASSIGNMENTS_MANAGE,
                 Perm.CARE_RAISE,
@@ -132,8 +167,13 @@ ROLES: dict[Role, RolePolicy] = {
                 Perm.PEOPLE_VIEW,
                 Perm.PEOPLE_CHANGE,
                 Perm.PEOPLE_REVEAL,
+                Perm.ELDERS_REGISTER,
+                Perm.ELDERS_IMPORT,
+                Perm.TIERS_OVERRIDE,
+                Perm.EVENTS_DECLARE,
                 Perm.REPORTS_VIEW,
                 Perm.VISITS_RECORD,
+                Perm.VISITS_APPROVE_LATE,
                 Perm.VISITORS_MANAGE,
                 Perm.ASSIGNMENTS_MANAGE,
                 Perm.CARE_RAISE,

@@ -25,6 +25,7 @@ from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
 from tanfang.registry.models import Elder
 from tanfang.visits.findings import HazardItem, NeedType
+from tanfang.visits.models import assigned_to_user
 
 
 class NeedSource(models.TextChoices):
@@ -57,7 +58,9 @@ class NeedQuerySet(models.QuerySet[_N, _N]):
         """Needs of elders living in the user's subtree now."""
         access.check(user, Perm.PEOPLE_VIEW)
         needs = self.select_related("elder", "elder__village")
-        return access.scope(user, needs, "elder__village_id")
+        needs = access.scope(user, needs, "elder__village_id")
+        # A visitor's: those of the elders assigned to them.
+        return needs.filter(assigned_to_user(user)) if access.assigned_only(user) else needs
 
 
 class Need(models.Model):
@@ -158,7 +161,9 @@ class HazardQuerySet(models.QuerySet[_H, _H]):
         """Hazards at the homes of elders living in the user's subtree now."""
         access.check(user, Perm.PEOPLE_VIEW)
         hazards = self.select_related("elder", "elder__village", "visit")
-        return access.scope(user, hazards, "elder__village_id")
+        hazards = access.scope(user, hazards, "elder__village_id")
+        # A visitor's: those of the elders assigned to them.
+        return hazards.filter(assigned_to_user(user)) if access.assigned_only(user) else hazards
 
 
 class Hazard(models.Model):
@@ -258,7 +263,11 @@ class EmergencyQuerySet(models.QuerySet[_E, _E]):
         """Emergencies of elders living in the user's subtree now."""
         access.check(user, Perm.PEOPLE_VIEW)
         emergencies = self.select_related("elder", "elder__village")
-        return access.scope(user, emergencies, "elder__village_id")
+        emergencies = access.scope(user, emergencies, "elder__village_id")
+        # A visitor's: those of the elders assigned to them.
+        if access.assigned_only(user):
+            emergencies = emergencies.filter(assigned_to_user(user))
+        return emergencies
 
 
 class Emergency(models.Model):

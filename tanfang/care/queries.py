@@ -12,7 +12,8 @@ from datetime import date, datetime, time, timedelta
 from statistics import median
 from typing import Any, Generic, TypeVar
 
-from django.db.models import Count, F, Model, Q, QuerySet
+from django.db.models import Count, F, Model, Q, QuerySet, Window
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from tanfang.accounts import access
@@ -27,7 +28,7 @@ from tanfang.care.models import (
     NeedStatus,
 )
 from tanfang.policy.problems import ConfigError
-from tanfang.regions.models import PREFIX_LENGTH, in_subtree, level_of_code
+from tanfang.regions.models import CODE_LENGTH, PREFIX_LENGTH, Level, in_subtree, level_of_code
 from tanfang.registry.models import Elder, Status
 from tanfang.visits import checklist
 from tanfang.visits.models import Visit
@@ -284,3 +285,104 @@ def care_counts(region_code: str, month: date, today: date) -> CareCounts:
         emergencies=emergencies["raised"],
         emergencies_open=emergencies["open"],
     )
+
+
+# --- Alerts: what must not wait, at the top of every home page and report --------------
+
+# Each alert list shows this many rows, the oldest first; the count is of all.
+ALERTS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Alert(Generic[T]):
+    item: T
+    # When it opened: an emergency's time raised, a hazard's time entered.
+    since: datetime
+    # How long it has been open, in words: "3小时", "2天".
+    open_for: str
+
+
+@dataclass(frozen=True)
+class Alerts:
+    """Open emergencies and hazards past their deadline in a user's scope (of a
+    node in it): the first ALERTS_SHOWN of each, the oldest first, and how many
+    there are in all."""
+
+    emergencies: list[Alert[Emergency]]
+    emergencies_open: int
+    hazards: list[Alert[Hazard]]
+    hazards_overdue: int
+
+    @property
+    def total(self) -> int:
+        return self.emergencies_open + self.hazards_overdue
+
+
+def open_for(since: datetime, now: datetime) -> str:
+    """The time from `since` to `now` in the largest whole unit: minutes under an
+    hour, hours under a day, else days (elapsed time, not calendar days)."""
+    seconds = max(0, int((now - since).total_seconds()))
+    if seconds < 60:
+        return "不到1分钟"
+    if seconds < 3600:
+        return f"{seconds // 60}分钟"
+    if seconds < 86400:
+        return f"{seconds // 3600}小时"
+    return f"{seconds // 86400}天"
+
+
+def hazard_deadline_passed(now: datetime) -> Q:
+    """Open hazards entered more than REMOVED_IN_TIME_DAYS (30×24 hours) before
+    `now`: they can no longer count as removed in time (docs/统计口径.md §12,
+    "其中30天内消除"), so they are past their deadline."""
+    return Q(status=HazardStatus.OPEN, created_at__lt=now - timedelta(days=REMOVED_IN_TIME_DAYS))
+
+
+def _open_emergencies(user: User, region: str | None) -> QuerySet[Emergency]:
+    return _region(Emergency.objects.visible_to(user), region).filter(closed_at__isnull=True)
+
+
+def _overdue_hazards(user: User, now: datetime, region: str | None) -> QuerySet[Hazard]:
+    return _region(Hazard.objects.visible_to(user), region).filter(hazard_deadline_passed(now))
+
+
+def open_alerts(user: User, now: datetime, *, region: str | None = None) -> Alerts:
+    """The open emergencies and the hazards past their deadline of the user's
+    subtree (of `region` in it), the oldest first: two queries whatever their
+    number, each giving its first rows and the count of all (a window count)."""
+    emergencies = list(
+        _open_emergencies(user, region)
+        .annotate(in_all=Window(Count("pk")))
+        .order_by("raised_at", "pk")[:ALERTS_SHOWN]
+    )
+    hazards = list(
+        _overdue_hazards(user, now, region)
+        .annotate(in_all=Window(Count("pk")))
+        .order_by("created_at", "pk")[:ALERTS_SHOWN]
+    )
+    return Alerts(
+        emergencies=[Alert(e, e.raised_at, open_for(e.raised_at, now)) for e in emergencies],
+        emergencies_open=emergencies[0].in_all if emergencies else 0,
+        hazards=[Alert(h, h.created_at, open_for(h.created_at, now)) for h in hazards],
+        hazards_overdue=hazards[0].in_all if hazards else 0,
+    )
+
+
+def alert_counts_by_place(user: User, now: datetime, region: str, level: Level) -> dict[str, int]:
+    """Open emergencies and hazards past their deadline per node of `level` under
+    `region` (the report's rows), keyed by the node's 12-digit code: two
+    queries whatever the number of places. Places with none are left out."""
+    width = PREFIX_LENGTH[level]
+    counts: dict[str, int] = {}
+    for rows in (_open_emergencies(user, region), _overdue_hazards(user, now, region)):
+        grouped = (
+            rows.order_by()
+            .annotate(place=Substr("elder__village_id", 1, width))
+            .values("place")
+            .annotate(n=Count("pk"))
+            .values_list("place", "n")
+        )
+        for place, n in grouped:
+            code = place.ljust(CODE_LENGTH, "0")
+            counts[code] = counts.get(code, 0) + n
+    return counts

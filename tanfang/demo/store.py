@@ -132,10 +132,10 @@ class _Context:
         )
 
     def record(self, planned: PlannedVisit) -> Visit:
-        """The visit through `record_visit` itself, with the same arguments."""
+        """The visit through `record_visit` itself, with the same arguments: sent
+        when it was (`recorded_at`), so a visit of a month since locked is not late."""
         row = self.row(planned)
-        arguments = {f.name: getattr(row, f.name) for f in fields(row) if f.name != "recorded_at"}
-        return record_visit(**arguments).visit
+        return record_visit(**{f.name: getattr(row, f.name) for f in fields(row)}).visit
 
 
 def store_visits(

@@ -67,7 +67,7 @@ def store_import(
     """Keep the file for its import (`tanfang.exchange.tasks.start_import`
     queues it); a file that cannot be imported at all is refused here with a
     ValidationError on "file", and nothing is stored."""
-    access.check(acting_user, Perm.PEOPLE_CHANGE)
+    access.check(acting_user, Perm.ELDERS_IMPORT)
     if mode not in Mode.values:
         raise ValidationError({"mode": "请选择导入方式。"})
     try:
@@ -141,8 +141,8 @@ def run_import(*, job_id: int) -> ImportJob:
 
 def _run(job: ImportJob, now: datetime) -> None:
     user = job.created_by
-    if not access.can(user, Perm.PEOPLE_CHANGE):
-        _finish(job, State.REJECTED, _Outcome(), message="导入人的账号已无登记档案的权限，未导入。")
+    if not access.can(user, Perm.ELDERS_IMPORT):
+        _finish(job, State.REJECTED, _Outcome(), message="导入人的账号已无导入台账的权限，未导入。")
         return
     data = base64.b64decode(crypto.decrypt(job.file_token))
     try:

@@ -38,7 +38,8 @@ def elders(request: HttpRequest) -> HttpResponse:
 
 
 def _elders_page(request: HttpRequest, user: User, form: UploadForm) -> HttpResponse:
-    can_import = user.can(Perm.PEOPLE_CHANGE)
+    # Liaisons, townships and counties import; visitors do not (issue 16).
+    can_import = user.can(Perm.ELDERS_IMPORT)
     context = {
         "form": form,
         "can_import": can_import,
@@ -54,7 +55,7 @@ def _can_export(user: User) -> bool:
     return user.can(Perm.PEOPLE_VIEW) and user.can(Perm.REPORTS_VIEW)
 
 
-@access.requires(Perm.PEOPLE_CHANGE)
+@access.requires(Perm.ELDERS_IMPORT)
 @require_GET
 def template_download(request: HttpRequest) -> HttpResponse:
     user = access.signed_in_user(request)
@@ -67,7 +68,7 @@ def template_download(request: HttpRequest) -> HttpResponse:
     return _xlsx(sheets.template(villages), "老年人信息导入模板.xlsx")
 
 
-@access.requires(Perm.PEOPLE_CHANGE)
+@access.requires(Perm.ELDERS_IMPORT)
 @require_POST
 def import_upload(request: HttpRequest) -> HttpResponse:
     user = access.signed_in_user(request)
@@ -92,14 +93,14 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     return _elders_page(request, user, form)
 
 
-@access.requires(Perm.PEOPLE_CHANGE)
+@access.requires(Perm.ELDERS_IMPORT)
 @require_GET
 def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_job_for(access.signed_in_user(request), job_id)
     return render(request, "exchange/import.html", _job_context(job))
 
 
-@access.requires(Perm.PEOPLE_CHANGE)
+@access.requires(Perm.ELDERS_IMPORT)
 @require_GET
 def import_progress(request: HttpRequest, job_id: int) -> HttpResponse:
     """The part of the job's page that changes, polled by htmx until the job ends."""
@@ -115,7 +116,7 @@ def _job_context(job: ImportJob) -> dict[str, Any]:
     }
 
 
-@access.requires(Perm.PEOPLE_CHANGE)
+@access.requires(Perm.ELDERS_IMPORT)
 @require_GET
 def import_report(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_job_for(access.signed_in_user(request), job_id)

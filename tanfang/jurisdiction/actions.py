@@ -125,8 +125,9 @@ def declare_event(
     ends_on: date,
     request: HttpRequest | None = None,
 ) -> DeclaredEvent:
-    """A heat wave, cold wave, typhoon, flood or epidemic for a subtree and dates."""
-    access.check(acting_user, Perm.PEOPLE_CHANGE)
+    """A heat wave, cold wave, typhoon, flood or epidemic for a subtree and dates,
+    declared by a township or county officer (Perm.EVENTS_DECLARE, issue 16)."""
+    access.check(acting_user, Perm.EVENTS_DECLARE)
     if not access.in_scope(acting_user, region.code):
         raise PermissionDenied
     errors: dict[str, str] = {}
@@ -166,7 +167,7 @@ def end_event(
     *, acting_user: User, event: DeclaredEvent, request: HttpRequest | None = None
 ) -> DeclaredEvent:
     """End a declared event today (or on its start day if it has not begun)."""
-    access.check(acting_user, Perm.PEOPLE_CHANGE)
+    access.check(acting_user, Perm.EVENTS_DECLARE)
     if not access.in_scope(acting_user, event.region_id):
         raise PermissionDenied
     if event.ended_at is not None:

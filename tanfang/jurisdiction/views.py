@@ -117,7 +117,8 @@ def events(request: HttpRequest) -> HttpResponse:
     region = _place(request)
     form = EventForm(request.POST or None, initial={"region": region.code})
     if request.method == "POST":
-        access.check(user, Perm.PEOPLE_CHANGE)
+        # Special periods are declared by township and county officers (issue 16).
+        access.check(user, Perm.EVENTS_DECLARE)
         if form.is_valid():
             data = dict(form.cleaned_data)
             try:
@@ -141,12 +142,12 @@ def events(request: HttpRequest) -> HttpResponse:
         "form": form,
         "events": visible,
         "today": timezone.localdate(),
-        "can_declare": user.can(Perm.PEOPLE_CHANGE),
+        "can_declare": user.can(Perm.EVENTS_DECLARE),
     }
     return render(request, "jurisdiction/events.html", context)
 
 
-@access.requires(Perm.PEOPLE_CHANGE)
+@access.requires(Perm.EVENTS_DECLARE)
 @require_POST
 def end_event(request: HttpRequest, event_id: int) -> HttpResponse:
     user = access.signed_in_user(request)

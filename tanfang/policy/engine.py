@@ -38,6 +38,12 @@ __all__ = ["ConfigError", "Facts", "OverridesRefused"]
 PROFILES_DIR = Path(__file__).parent / "profiles"
 _extra_dirs: tuple[Path, ...] = ()
 
+# A month's figures are locked at midnight starting this day of the next month
+# unless the rules say otherwise (issue 16 "Closed months": "default the 5th").
+# None of the documents names such a day; Linzi's 20th (003_fe235aaa23e67560.txt
+# 五(二) 每月20日前完成巡访) is the deadline of the month's own visits, not this.
+DEFAULT_CLOSE_DAY = 5
+
 
 class Mode(StrEnum):
     HOME = "home"  # 上门/入户
@@ -261,6 +267,8 @@ class Version:
     festival_rule: SpecialRule | None
     event_rules: Mapping[EventKind, SpecialRule]
     triggers: tuple[TriggerRule, ...] = ()
+    # The day of the next month on which a month's figures are locked.
+    close_day: int = DEFAULT_CLOSE_DAY
     # The version as written and its profile's own documents, to rebuild it
     # with a county's parameters (`with_params`).
     raw: Any = field(repr=False, compare=False, default=None)
@@ -624,6 +632,7 @@ def _build(
             )
             for trigger in raw.triggers
         ),
+        close_day=number(raw.close_day) or DEFAULT_CLOSE_DAY,
         raw=raw,
         own_documents=own,
     )
@@ -665,6 +674,17 @@ def with_params(version: Version, overrides: Mapping[str, Any]) -> Version:
     if params == dict(version.params):
         return version
     return _build(version.raw, params, version.own_documents)
+
+
+def close_day(profile: Profile, month: date, overrides: Mapping[str, Any]) -> int:
+    """The day of the month after `month` on which `month`'s figures are locked,
+    under the version its tasks are made with (in force on its first day) and a
+    county's numbers; numbers the version refuses leave its own day."""
+    version = profile.version_on(max(month.replace(day=1), profile.versions[0].since))
+    try:
+        return _with_overrides(profile, version, overrides).close_day
+    except ConfigError:
+        return version.close_day
 
 
 def open_params(profile: Profile, on_date: date) -> Sequence[Param]:

@@ -189,6 +189,9 @@ class TriggerIn(_Strict):
 class VersionIn(_Strict):
     since: date
     document: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    # The day of the next month on which a month's figures are locked (issue 16
+    # "Closed months"); engine.DEFAULT_CLOSE_DAY when absent.
+    close_day: Number | None = None
     params: dict[Key, ParamIn] = {}
     tiers: Annotated[list[TierIn], Field(min_length=1)]
     festivals: FestivalsIn | None = None
@@ -217,6 +220,8 @@ RANGES: Mapping[str, tuple[int, int]] = {
     "within_hours": (1, 720),
     "window": (0, 60),
     "surge_count": (1, 10),
+    # Every month has a 28th.
+    "close_day": (1, 28),
 }
 
 
@@ -351,6 +356,7 @@ def _version(
                 f"取值 {value} 超出 {param.min} 至 {param.max} 的范围",
                 f"value {value} is outside {param.min}..{param.max}",
             )
+    yield from number(f"{at}.close_day", version.close_day, "close_day")
     tier_keys = [t.key for t in version.tiers]
     for index, tier in enumerate(version.tiers):
         path = f"{at}.tiers[{index}]"

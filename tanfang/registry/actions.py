@@ -19,7 +19,7 @@ from tanfang.audit.actions import record
 from tanfang.audit.models import Action
 from tanfang.inputs import merge_errors
 from tanfang.jurisdiction import tiers
-from tanfang.policy import engine
+from tanfang.policy import documents, engine
 from tanfang.regions.models import Level, Region
 from tanfang.registry import crypto, history, identity
 from tanfang.registry.models import (
@@ -109,6 +109,17 @@ def change_status(
     return change
 
 
+def override_documents(elder: Elder) -> list[documents.Document]:
+    """The documents a tier override may cite: those of the rules the elder's
+    county follows (its own first), then the other seed documents."""
+    profile, _ = tiers.choice_for(elder.village_id)
+    version = engine.load(profile).versions[-1]
+    own = {d.key: d for d in version.own_documents}
+    known = {**documents.SEEDS, **own}
+    first = [version.source] if version.source in known else []
+    return [known[key] for key in dict.fromkeys([*first, *own, *documents.SEEDS])]
+
+
 @transaction.atomic
 def override_tier(
     *,
@@ -116,30 +127,48 @@ def override_tier(
     elder: Elder,
     tier: str,
     reason: str,
+    document: str = "",
+    section: str = "",
     request: HttpRequest | None = None,
 ) -> None:
-    """An officer's tier for this elder, with a written reason, shown beside the
-    computed one; an empty `tier` returns to the computed tier."""
-    access.check(acting_user, Perm.PEOPLE_CHANGE)
+    """An officer's tier for this elder, with a written reason and the document
+    and section it rests on, shown beside the computed one with who and when;
+    an empty `tier` returns to the computed tier.
+
+    Township and county officers only (Perm.TIERS_OVERRIDE): the classification
+    is the county's, adjusted as things change (004_1657df0ed1e05604.txt 二(一))."""
+    access.check(acting_user, Perm.TIERS_OVERRIDE)
     if not access.in_scope(acting_user, elder.village_id):
         raise PermissionDenied
     profile, _ = tiers.choice_for(elder.village_id)
     try:
         allowed = dict(engine.load(profile).tier_keys())
+        citable = override_documents(elder)
     except engine.ConfigError as error:
         raise ValidationError({"tier": engine.problem_of(profile, error)}) from error
-    if tier and tier not in allowed:
-        raise ValidationError({"tier": "请选择分级。"})
-    if tier and not reason.strip():
-        raise ValidationError({"reason": "请填写调整理由。"})
+    citation = ""
+    if tier:
+        errors: dict[str, str] = {}
+        if tier not in allowed:
+            errors["tier"] = "请选择分级。"
+        if not reason.strip():
+            errors["reason"] = "请填写调整理由。"
+        elif len(reason.strip()) > 500:
+            errors["reason"] = "调整理由不能超过500字。"
+        citation, problems = _citation(document, section, citable)
+        errors.update(problems)
+        if errors:
+            raise ValidationError(errors)
     elder.tier_override = tier
     elder.tier_override_reason = reason.strip() if tier else ""
+    elder.tier_override_citation = citation
     elder.tier_override_by = acting_user if tier else None
     elder.tier_override_at = timezone.now() if tier else None
     elder.save(
         update_fields=[
             "tier_override",
             "tier_override_reason",
+            "tier_override_citation",
             "tier_override_by",
             "tier_override_at",
         ]
@@ -151,8 +180,31 @@ def override_tier(
         request=request,
         region_code=elder.village_id,
         target=elder,
-        detail={"tier": tier, "computed": elder.tier},
+        detail={"tier": tier, "computed": elder.tier, "citation": citation},
     )
+
+
+def _citation(
+    document: str, section: str, citable: list[documents.Document]
+) -> tuple[str, dict[str, str]]:
+    """The citation "<document> <section>" of a tier override, checked against
+    the document's sections (tanfang.policy.documents), or what is wrong, by
+    field. The messages name documents by their titles, never by file name."""
+    if not document:
+        return "", {"document": "请选择调整依据的文件。"}
+    if document not in {d.key for d in citable}:
+        return "", {"document": "请从列出的文件中选择调整依据。"}
+    text = documents.normalise(section)
+    if not text or " " in text:
+        return "", {"section": "请填写依据的条款，如 四(二)、二(一)1、附件3。"}
+    for part in text.split("、"):
+        if not documents.SECTION.match(part):
+            return "", {"section": f"条款“{part[:20]}”格式不对，应如 四(二)、二(一)1、附件3。"}
+    try:
+        found = documents.parse(f"{document} {text}", citable)
+    except documents.CitationError as error:
+        return "", {"section": error.zh + "。"}
+    return f"{found.document.key} {'、'.join(found.sections)}", {}
 
 
 # --- Editing the file, section by section --------------------------------------

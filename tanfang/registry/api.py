@@ -41,12 +41,18 @@ _ELDER = "tanfang_api_elder"
 _Run = Callable[..., HttpResponseBase]
 
 
-def checked_first(perm: Perm, *others: Perm, elder: bool = False) -> Callable[[_Run], _Run]:
-    """Check `perm`, or any one of `others` (403) and, for a route naming an
-    elder, find the elder in the user's subtree (404), before ninja reads the
-    parameters and the body: an elder outside the subtree is a 404 whatever the
-    request carries, as on the pages, and a role without the permission learns
-    nothing from a 422."""
+def checked_first(
+    perm: Perm, *others: Perm, elder: bool = False, visiting: bool = False
+) -> Callable[[_Run], _Run]:
+    """For a route naming an elder, find the elder among those the user may see
+    (404), then check `perm`, or any one of `others` (403), before ninja reads
+    the parameters and the body: an elder outside the user's scope is a 404
+    whatever the request carries, as on the pages, and a role without the
+    permission learns nothing from a 422. Scope comes first, as in
+    tanfang.care.api.found_first: the user may read the elder anyway (the
+    router's PEOPLE_VIEW), so a 403 on an elder of another village would tell
+    what its 404 hides. `visiting`: the elder is looked for among those the
+    user may record a visit for (`Elder.objects.visible_to(user, visiting=True)`)."""
 
     def decorate(run: _Run) -> _Run:
         # `run` is the bound method of ninja's Operation; its errors go through
@@ -57,11 +63,13 @@ def checked_first(perm: Perm, *others: Perm, elder: bool = False) -> Callable[[_
         def run_checked(request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
             try:
                 user = access.signed_in_user(request)
+                if elder:
+                    found = access.get_or_404(
+                        Elder.objects.visible_to(user, visiting=visiting), pk=kwargs["elder_id"]
+                    )
+                    setattr(request, _ELDER, found)
                 if not any(access.can(user, p) for p in (perm, *others)):
                     raise PermissionDenied
-                if elder:
-                    found = access.get_or_404(Elder.objects.visible_to(user), pk=kwargs["elder_id"])
-                    setattr(request, _ELDER, found)
             except (PermissionDenied, Http404) as error:
                 return operation.api.on_exception(request, error)  # type: ignore[no-any-return]
             return run(request, **kwargs)
@@ -138,7 +146,7 @@ def read_elder(request: HttpRequest, elder_id: int) -> Elder:
 
 
 @router.post("/elders", response={201: ElderFile}, summary="建档")
-@decorate_view(checked_first(Perm.PEOPLE_CHANGE))
+@decorate_view(checked_first(Perm.ELDERS_REGISTER))
 def register_elder(request: HttpRequest, payload: ElderIn) -> Status[Elder]:
     """A new file, checked as on the page: ID number (checksum, birth date, sex),
     age 60 or more, phone, village in the user's subtree, one active file per ID."""

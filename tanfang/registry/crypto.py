@@ -203,6 +203,17 @@ def mask_phone(value: str) -> str:
     return "-".join([area, "****" + local[-4:], *extension])
 
 
+def mask_name(name: str) -> str:
+    """张*, 张*华, 欧**华: enough to recognise someone one is about to visit, not
+    to list who lives where (the visitor's 其他老人 page)."""
+    name = name.strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
 def mask_address(text: str) -> str:
     text = text.strip()
     if not text:

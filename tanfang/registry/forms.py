@@ -8,9 +8,11 @@ from tanfang.accounts.models import User
 from tanfang.regions.models import Level, Region
 from tanfang.registry import identity
 from tanfang.registry.actions import ITEM_KINDS
+from tanfang.registry.change_reports import TEXT_MAX as REPORT_TEXT_MAX
 from tanfang.registry.life_events import LIFE_EVENT_NOTE_MAX
 from tanfang.registry.models import (
     CHANGE_CHOICES,
+    REPORTABLE,
     Ability,
     Category,
     Elder,
@@ -475,6 +477,9 @@ class ReviewForm(forms.Form):
 
 
 class TierOverrideForm(forms.Form):
+    """The arguments of `actions.override_tier`; the action checks that a
+    tier comes with a reason and a citation whose section the document has."""
+
     tier = forms.ChoiceField(label="调整为", required=False)
     reason = forms.CharField(
         label="调整理由",
@@ -483,12 +488,29 @@ class TierOverrideForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="例如：子女长期在外，老人近期摔倒，按重点对象探访。",
     )
+    document = forms.ChoiceField(label="依据文件", required=False)
+    section = forms.CharField(
+        label="依据条款",
+        required=False,
+        max_length=40,
+        help_text="文件中的条款，如 四(二)、二(一)1、附件3；多条用顿号分隔。",
+    )
 
-    def __init__(self, *args: Any, tiers: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        tiers: list[tuple[str, str]],
+        documents: list[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         cast("forms.ChoiceField", self.fields["tier"]).choices = [
             ("", "不调整（按规则计算）"),
             *tiers,
+        ]
+        cast("forms.ChoiceField", self.fields["document"]).choices = [
+            ("", "请选择"),
+            *documents,
         ]
 
 
@@ -530,4 +552,65 @@ class WithdrawLifeEventForm(forms.Form):
         max_length=LIFE_EVENT_NOTE_MAX,
         help_text="如：登记错了老人；日期填错，已重新登记。",
         error_messages={"required": "请填写撤销原因。"},
+    )
+
+
+# --- A visitor's report of a death or a move ------------------------------------------
+
+
+class ChangeReportForm(forms.Form):
+    """The arguments of `change_reports.report_change`; the action checks the
+    date (not in the future, not before birth) and the file's status."""
+
+    to_status = forms.ChoiceField(
+        label="报告情况",
+        choices=[("", "请选择"), *((s.value, s.label) for s in REPORTABLE)],
+        error_messages={"required": "请选择报告的情况。", "invalid_choice": "请选择报告的情况。"},
+    )
+    occurred_on = forms.DateField(
+        label="发生日期",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": "请填写发生日期。", "invalid": "请填写正确的日期。"},
+    )
+    destination = forms.CharField(
+        label="迁往何处 / 入住机构",
+        required=False,
+        max_length=REPORT_TEXT_MAX,
+        help_text="知道的请填写，村(居)联络员确认时可补充。",
+    )
+    note = forms.CharField(
+        label="说明",
+        required=False,
+        max_length=REPORT_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="如：听家属说、见到讣告、邻居告知。",
+    )
+
+
+class ConfirmReportForm(forms.Form):
+    effective_on = forms.DateField(
+        label="生效日期",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": "请填写生效日期。", "invalid": "请填写正确的日期。"},
+    )
+    destination = forms.CharField(
+        label="迁往何处 / 入住机构",
+        required=False,
+        max_length=REPORT_TEXT_MAX,
+        help_text="迁出、入住机构时必填。",
+    )
+    note = forms.CharField(
+        label="确认意见",
+        required=False,
+        max_length=REPORT_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class RejectReportForm(forms.Form):
+    note = forms.CharField(
+        label="驳回原因",
+        max_length=REPORT_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "请填写驳回原因。"},
     )

@@ -80,12 +80,28 @@ _E = TypeVar("_E", bound="Elder")
 
 
 class ElderQuerySet(models.QuerySet[_E, _E]):
-    def visible_to(self, user: User) -> models.QuerySet["Elder"]:
+    def visible_to(self, user: User, *, visiting: bool = False) -> models.QuerySet["Elder"]:
         """Files of elders living in the user's subtree (accounts' role rules:
         PEOPLE_VIEW, then the subtree). The one way views and API handlers
-        reach elders (tests/test_scope.py)."""
+        reach elders (tests/test_scope.py).
+
+        A visitor (`access.assigned_only`) sees only the elders assigned to them
+        now (an open 包干, 000_4970ff49482a0570.txt 三(二)). `visiting`: the
+        elders the user may record a visit for, which for a visitor is every
+        elder of their subtree; the visit then needs a reason
+        (tanfang.visits.actions.check_visit), and the pages show such an elder
+        no more than the visit form needs."""
         access.check(user, Perm.PEOPLE_VIEW)
-        return access.scope(user, self.select_related("village"), "village_id")
+        elders = access.scope(user, self.select_related("village"), "village_id")
+        if visiting:
+            access.check(user, Perm.VISITS_RECORD)
+        elif access.assigned_only(user):
+            # One filter() call: one join, and at most one open assignment per
+            # elder and visitor (visits_one_open_assignment), so no duplicates.
+            elders = elders.filter(
+                assignments__visitor__user=user, assignments__ended_at__isnull=True
+            )
+        return elders
 
 
 class Elder(models.Model):
@@ -211,6 +227,9 @@ class Elder(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     tier_override_at = models.DateTimeField(null=True, blank=True)
+    # The document and section the override rests on, as a citation
+    # ("<document> <section>", tanfang.policy.documents), shown as its title.
+    tier_override_citation = models.CharField("调整依据", max_length=200, blank=True)
     # A confirmed set of categories that differs from the proposal (see categories.py).
     quality_warnings = models.JSONField("数据质量提示", default=list, blank=True)
 
@@ -512,3 +531,105 @@ class LifeEvent(models.Model):
 
     def is_withdrawn(self) -> bool:
         return self.withdrawn_at is not None
+
+
+# --- A visitor's report of a death or a move ------------------------------------------
+
+# What a visitor may report: the file leaves the registry (DOMAIN.md "status").
+REPORTABLE = (Status.DECEASED, Status.MOVED_AWAY, Status.IN_INSTITUTION)
+
+
+class ReportState(models.TextChoices):
+    PENDING = "pending", "待确认"
+    CONFIRMED = "confirmed", "已确认"
+    REJECTED = "rejected", "已驳回"
+
+
+_R = TypeVar("_R", bound="ChangeReport")
+
+
+class ChangeReportQuerySet(models.QuerySet[_R, _R]):
+    def visible_to(self, user: User) -> models.QuerySet["ChangeReport"]:
+        """Reports about elders living in the user's subtree; a visitor sees the
+        ones they made."""
+        access.check(user, Perm.PEOPLE_VIEW)
+        reports = access.scope(
+            user,
+            self.select_related("elder", "elder__village", "reported_by", "decided_by"),
+            "elder__village_id",
+        )
+        if access.assigned_only(user):
+            reports = reports.filter(reported_by=user)
+        return reports
+
+
+class ChangeReport(models.Model):
+    """A visitor reports that an elder has died or moved; the village liaison (or
+    the township) confirms it, which changes the file's status through
+    `registry.actions.change_status`, or rejects it with a reason (issue 16:
+    visitors do not change the status, they report). Nothing is deleted."""
+
+    elder = models.ForeignKey(Elder, on_delete=models.PROTECT, related_name="change_reports")
+    to_status = models.CharField(
+        "报告情况", max_length=20, choices=[(s.value, s.label) for s in REPORTABLE]
+    )
+    occurred_on = models.DateField("发生日期")
+    destination = models.CharField("迁往/入住机构", max_length=200, blank=True)
+    note = models.CharField("说明", max_length=200, blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="报告人", on_delete=models.PROTECT, related_name="+"
+    )
+    reported_at = models.DateTimeField("报告时间", default=timezone.now)
+    state = models.CharField(
+        "处理状态", max_length=10, choices=ReportState.choices, default=ReportState.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="处理人",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField("处理时间", null=True, blank=True)
+    decision_note = models.CharField("处理意见", max_length=200, blank=True)
+    # The status change a confirmation made.
+    status_change = models.OneToOneField(
+        StatusChange,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="report",
+    )
+
+    # Set on the row `change_reports.report_change` returns when the same report
+    # was already waiting (a repeated submission): nothing new was stored.
+    replayed = False
+
+    objects = ChangeReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-reported_at", "-id"]
+        verbose_name = "去世、迁出报告"
+        verbose_name_plural = "去世、迁出报告"
+        constraints = [
+            # One report waits per elder at a time.
+            models.UniqueConstraint(
+                fields=["elder"],
+                condition=Q(state="pending"),
+                name="registry_one_pending_change_report",
+            ),
+            # Decided with who and when, or not decided at all.
+            models.CheckConstraint(
+                condition=Q(state="pending", decided_by__isnull=True, decided_at__isnull=True)
+                | (~Q(state="pending") & Q(decided_by__isnull=False, decided_at__isnull=False)),
+                name="registry_change_report_decided_with_who",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "elder"], name="registry_change_report_state")]
+
+    def __str__(self) -> str:
+        return f"{self.elder}：{self.get_to_status_display()}"
+
+    def is_pending(self) -> bool:
+        return self.state == ReportState.PENDING

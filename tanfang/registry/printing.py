@@ -24,11 +24,14 @@ from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tanfang.accounts import access
 from tanfang.accounts.permissions import Perm
+from tanfang.jurisdiction import tiers
+from tanfang.policy import documents, engine
 from tanfang.regions.models import CODE_LENGTH, PREFIX_LENGTH, Level, Region
 from tanfang.registry import crypto, reveal
 from tanfang.registry.models import (
@@ -144,6 +147,9 @@ class Sheet:
     main_supporter: Person = field(default_factory=Person)
     help_contact: Person = field(default_factory=Person)
     box: Boxes = field(default_factory=Boxes)
+    # An officer's tier in place of the computed one, who made it and when
+    # (issue 16: the printed file shows the override as the screen does).
+    tier_override: str = ""
 
 
 # 能力程度 has four boxes on the forms; the file's other levels are ticked as
@@ -246,6 +252,7 @@ def build_sheet(elder: Elder, *, full: bool) -> Sheet:
         main_supporter=_member(supporter, show) if supporter else Person(),
         help_contact=_help_contact(helps[0], show) if helps else Person(),
         box=Boxes(ticked),
+        tier_override=_override_words(elder),
     )
 
 
@@ -335,6 +342,34 @@ def _amount(value: Decimal | None) -> str:
 
 def _number(value: int | None) -> str:
     return "" if value is None else str(value)
+
+
+def _override_words(elder: Elder) -> str:
+    """人工调整为“重点”（按规则为“一般”）；理由：…；依据：《…》二(一)；
+    调整人：…，2026年12月01日 10:00。"""
+    if not elder.tier_override:
+        return ""
+    name, _ = tiers.choice_for(elder.village_id)
+    try:
+        profile = engine.load(name)
+        labels, own = dict(profile.tier_keys()), profile.versions[-1].own_documents
+    except engine.ConfigError:
+        labels, own = {}, ()
+    parts = [
+        f"人工调整为“{labels.get(elder.tier_override, elder.tier_override)}”"
+        f"（按规则为“{elder.tier_label or '—'}”）",
+        f"理由：{elder.tier_override_reason}",
+    ]
+    if elder.tier_override_citation:
+        parts.append(f"依据：{documents.label(elder.tier_override_citation, own)}")
+    who = elder.tier_override_by.full_name if elder.tier_override_by else ""
+    when = (
+        f"{timezone.localtime(elder.tier_override_at):%Y年%m月%d日 %H:%M}"
+        if elder.tier_override_at
+        else ""
+    )
+    parts.append(f"调整人：{who}，{when}")
+    return "；".join(parts) + "。"
 
 
 def _yes_no(value: bool | None) -> str:

@@ -117,7 +117,8 @@ def register_elder(
     error. Under-60s are refused, and so is a second active file for one ID.
     Every error is a ValidationError keyed by the field it is about.
     """
-    access.check(acting_user, Perm.PEOPLE_CHANGE)
+    # 000_4970ff49482a0570.txt 三(四): the village fills in the file (村 liaison and up).
+    access.check(acting_user, Perm.ELDERS_REGISTER)
     unknown = set(details) - PLAIN_FIELDS
     if unknown:
         raise TypeError(f"register_elder() got unexpected fields {sorted(unknown)}")
@@ -330,6 +331,7 @@ def register_many(new: list[NewElder], *, acting_user: User, now: datetime) -> N
     Should the first file's warnings not start with its differences (the
     rules changed shape), every file is refreshed one by one, exactly.
     """
+    access.check(acting_user, Perm.ELDERS_IMPORT)
     if not new:
         return
     today = timezone.localdate()

@@ -140,6 +140,20 @@ def reveal_phone_to_dial(
 
 
 @transaction.atomic
+def reveal_address_to_visit(
+    *, acting_user: User, elder: Elder, request: HttpRequest | None = None
+) -> str:
+    """The elder's whole residence address behind 显示地址 on a visitor's task
+    card; who may see it is the calling view's check (the visitor assigned to
+    the elder), as for `reveal_phone_to_dial`. One audit event, purpose "address"."""
+    if not elder.residence_address_token:
+        raise ValidationError({"residence_address": EMPTY_MESSAGE})
+    value = crypto.decrypt(elder.residence_address_token)
+    _audit(acting_user, elder, request, field="residence_address", purpose="address")
+    return value
+
+
+@transaction.atomic
 def reveal_member_id_number(
     *, acting_user: User, member: HouseholdMember, request: HttpRequest | None = None
 ) -> str:

@@ -1,11 +1,17 @@
 from django.urls import path
 
-from tanfang.registry import printing, reveal_views, views
+from tanfang.registry import change_report_views, printing, reveal_views, views
 
 app_name = "registry"
 urlpatterns = [
     path("", views.elder_list, name="list"),
     path("new/", views.elder_register, name="register"),
+    # A visitor's other elders of the village, by masked name, to record a visit.
+    path("others/", views.elder_others, name="others"),
+    # A death or a move reported by a visitor, confirmed by the liaison.
+    path("changes/", change_report_views.report_list, name="change_reports"),
+    path("changes/<int:report_id>/", change_report_views.report_decide, name="change_report"),
+    path("<int:elder_id>/report-change/", change_report_views.report_new, name="report_change"),
     path("<int:elder_id>/", views.elder_file, name="file"),
     path("<int:elder_id>/status/", views.elder_status, name="status"),
     path("<int:elder_id>/edit/<slug:section>/", views.elder_edit, name="edit"),

@@ -1,6 +1,7 @@
 from collections.abc import Callable
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,9 +18,18 @@ from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
 from tanfang.care import queries as care_queries
 from tanfang.jurisdiction import tiers
-from tanfang.policy import engine
+from tanfang.policy import documents, engine
 from tanfang.regions.models import Level
-from tanfang.registry import actions, crypto, history, life_events, quality, queries, registration
+from tanfang.registry import (
+    actions,
+    change_reports,
+    crypto,
+    history,
+    life_events,
+    quality,
+    queries,
+    registration,
+)
 from tanfang.registry.actions import ITEM_KINDS, override_tier
 from tanfang.registry.forms import (
     SECTIONS,
@@ -34,7 +44,7 @@ from tanfang.registry.forms import (
     TierOverrideForm,
     WithdrawLifeEventForm,
 )
-from tanfang.registry.models import Elder, Status
+from tanfang.registry.models import ChangeReport, Elder, Status
 from tanfang.visits import queries as visit_queries
 from tanfang.visits.models import Visitor
 
@@ -71,9 +81,52 @@ def elder_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "rows": queries.rows(list(page), timezone.localdate()),
         "query": query.urlencode(),
-        "can_register": user.can(Perm.PEOPLE_CHANGE),
+        "can_register": user.can(Perm.ELDERS_REGISTER),
+        # 导入/导出台账: importers, and those who may export (reports).
+        "can_exchange": user.can(Perm.ELDERS_IMPORT) or user.can(Perm.REPORTS_VIEW),
+        # A visitor's list is the elders assigned to them; the others of the
+        # village are reached through 其他老人 (names only).
+        "assigned_only": access.assigned_only(user),
+        "pending_reports": (
+            change_reports.pending(ChangeReport.objects.visible_to(user)).count()
+            if user.can(Perm.PEOPLE_CHANGE)
+            else 0
+        ),
     }
     return render(request, "registry/list.html", context)
+
+
+# 其他老人: at most this many names a page.
+OTHERS_PAGE_SIZE = 30
+
+
+@access.requires(Perm.VISITS_RECORD)
+def elder_others(request: HttpRequest) -> HttpResponse:
+    """其他老人: the elders of a visitor's village (their subtree) not assigned
+    to them, by masked name only, each with the button to record a visit, for
+    which the visitor then says why (tanfang.visits.actions.check_visit). A
+    search by name narrows it. Anyone who sees the whole subtree has the list
+    of files instead."""
+    user = access.signed_in_user(request)
+    if not access.assigned_only(user):
+        return redirect("registry:list")
+    q = (request.GET.get("q") or "").strip()[:20]
+    others = (
+        Elder.objects.visible_to(user, visiting=True)
+        .filter(status=Status.ACTIVE)
+        .exclude(pk__in=Elder.objects.visible_to(user).values("pk"))
+        .order_by("village_id", "name", "pk")
+    )
+    if q:
+        others = others.filter(name__contains=q)
+    page = Paginator(others, OTHERS_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "rows": [(elder, crypto.mask_name(elder.name)) for elder in page],
+        "q": q,
+        "query": urlencode({"q": q}) if q else "",
+    }
+    return render(request, "registry/others.html", context)
 
 
 @access.requires(Perm.PEOPLE_VIEW)
@@ -97,6 +150,7 @@ def elder_file(request: HttpRequest, elder_id: int) -> HttpResponse:
         "status_changes": elder.status_changes.select_related("changed_by"),
         "can_change": user.can(Perm.PEOPLE_CHANGE) and elder.status == Status.ACTIVE,
         "can_change_status": user.can(Perm.PEOPLE_CHANGE),
+        "can_override_tier": user.can(Perm.TIERS_OVERRIDE) and elder.status == Status.ACTIVE,
         "household": [
             (m, _masked(m.phone_token, crypto.mask_phone))
             for m in elder.household.filter(active=True)
@@ -122,8 +176,26 @@ def elder_file(request: HttpRequest, elder_id: int) -> HttpResponse:
         # 待办事项 at the top (tanfang/care): open needs, hazards, emergencies.
         **care_queries.file_context(user, elder, today),
         **_life_events_context(user, elder),
+        **_change_reports_context(user, elder),
     }
     return render(request, "registry/file.html", context)
+
+
+def _change_reports_context(user: User, elder: Elder) -> dict[str, Any]:
+    """A death or a move reported and waiting on the file: the liaison confirms
+    or rejects it, the visitor who may report sees that it waits."""
+    waiting = change_reports.pending(ChangeReport.objects.visible_to(user).filter(elder=elder))
+    report = waiting.first()
+    return {
+        "change_report": report,
+        "can_decide_report": report is not None and user.can(Perm.PEOPLE_CHANGE),
+        "can_report_change": (
+            report is None
+            and elder.status == Status.ACTIVE
+            and change_reports.may_report(user)
+            and not user.can(Perm.PEOPLE_CHANGE)
+        ),
+    }
 
 
 def _life_events_context(user: User, elder: Elder) -> dict[str, Any]:
@@ -164,27 +236,43 @@ def _policy_of(elder: Elder, today: date) -> dict[str, Any]:
             "maintainer": engine.maintainer_of(name),
         }
     labels = dict(profile.tier_keys())
+    own = profile.versions[-1].own_documents
     return {
         "profile": profile,
         "evaluation": evaluation,
         "override_label": labels.get(elder.tier_override, ""),
+        "override_citation": (
+            documents.label(elder.tier_override_citation, own)
+            if elder.tier_override_citation
+            else ""
+        ),
     }
 
 
-@access.requires(Perm.PEOPLE_CHANGE)
+@access.requires(Perm.TIERS_OVERRIDE)
 def elder_tier(request: HttpRequest, elder_id: int) -> HttpResponse:
+    """An officer's tier, with the reason and the document and section it rests
+    on: township and county only (Perm.TIERS_OVERRIDE)."""
     user = access.signed_in_user(request)
     elder = _active_file(user, elder_id)
     name, _ = tiers.choice_for(elder.village_id)
     try:
         tier_keys = engine.load(name).tier_keys()
+        citable = actions.override_documents(elder)
     except engine.ConfigError as error:
         messages.error(request, engine.problem_of(name, error) + "。请告知系统管理员。")
         return redirect(f"{reverse('registry:file', args=[elder.pk])}#tier")
+    document, _, section = elder.tier_override_citation.partition(" ")
     form = TierOverrideForm(
         request.POST or None,
         tiers=tier_keys,
-        initial={"tier": elder.tier_override, "reason": elder.tier_override_reason},
+        documents=[(d.key, d.label()) for d in citable],
+        initial={
+            "tier": elder.tier_override,
+            "reason": elder.tier_override_reason,
+            "document": document or (citable[0].key if citable else ""),
+            "section": section,
+        },
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -453,7 +541,7 @@ def elder_status(request: HttpRequest, elder_id: int) -> HttpResponse:
     return render(request, "registry/status.html", {"form": form, "elder": elder})
 
 
-@access.requires(Perm.PEOPLE_CHANGE)
+@access.requires(Perm.ELDERS_REGISTER)
 def elder_register(request: HttpRequest) -> HttpResponse:
     user = access.signed_in_user(request)
     form = RegisterElderForm(request.POST or None, user=user)

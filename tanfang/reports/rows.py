@@ -25,6 +25,7 @@ from tanfang.visits.models import (
     ALWAYS_REQUIRED,
     SURGE_KINDS,
     VISIT_KINDS,
+    LateState,
     TaskKind,
     Visit,
     VisitTask,
@@ -53,6 +54,10 @@ Counts = tuple[int, int, int, int, int]
 CounterKey = tuple[str, str]  # village code, dimension
 # A surge the elder is in scope of: (key, covered, mandatory).
 Surge = tuple[str, bool, bool]
+
+# Late entries (补录) waiting for an officer or refused: no valid visit of their
+# month (docs/统计口径.md §4, issue 16 "Closed months").
+UNCOUNTED_LATE = (str(LateState.PENDING), str(LateState.REFUSED))
 
 # The counters of a `VillageMonth` row, in the order of `Counts`.
 COUNTERS = ("counted", "visited", "compliant", "declined", "quarter_compliant")
@@ -278,9 +283,13 @@ def compute_row(
         return None
     active = status_on(elder_id, last, file["status"]) == Status.ACTIVE
     start, end = bounds(month)
-    visits = Visit.objects.filter(
-        elder_id=elder_id, visited_at__gte=start, visited_at__lt=end, refused=False
-    ).count()
+    visits = (
+        Visit.objects.filter(
+            elder_id=elder_id, visited_at__gte=start, visited_at__lt=end, refused=False
+        )
+        .exclude(late_state__in=UNCOUNTED_LATE)
+        .count()
+    )
     closed = old is not None and month < month_of(today)
     if old is not None and closed:
         village, tier = old.village_id, old.tier

@@ -26,7 +26,7 @@ from django.db import connection
 
 from tanfang.months import bounds, last_day, month_of, quarter_start, zone
 from tanfang.registry.models import Status
-from tanfang.reports.rows import CATEGORY, MUST, SURGE, TIER, no_task_words
+from tanfang.reports.rows import CATEGORY, MUST, SURGE, TIER, UNCOUNTED_LATE, no_task_words
 from tanfang.visits.models import ALWAYS_REQUIRED, SURGE_KINDS
 
 # The temporary tables of a rebuild are named with this prefix.
@@ -255,10 +255,12 @@ class MonthSql:
             " LEFT JOIN (SELECT u.elder_id, SUM(u.visit) AS visits, SUM(u.task) AS n_tasks"
             f" FROM (SELECT v.elder_id, 1 AS visit, 0 AS task FROM visits_visit v"
             f" {self.picked('v.elder_id')} WHERE v.visited_at >= %s AND v.visited_at < %s"
-            " AND v.refused = FALSE UNION ALL SELECT t.elder_id, 0, 1 FROM visits_visittask t"
+            " AND v.refused = FALSE AND v.late_state NOT IN (%s, %s)"
+            " UNION ALL SELECT t.elder_id, 0, 1 FROM visits_visittask t"
             f" {self.picked('t.elder_id')} WHERE t.month = %s AND ",
             start,
             end,
+            *UNCOUNTED_LATE,
             first,
         )
         facts.embed(self.required("t"))

@@ -31,12 +31,13 @@ from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
 from tanfang.audit.actions import record
 from tanfang.audit.models import Action
-from tanfang.care.queries import care_counts
+from tanfang.care.queries import alert_counts_by_place, care_counts
 from tanfang.months import add_months, month_of, quarter_months, quarter_of
 from tanfang.regions.models import Level, Region
 from tanfang.registry.models import Elder, Status
 from tanfang.reports import charts, excel, people, queries
 from tanfang.reports.rows import ALL
+from tanfang.visits import late_queries
 from tanfang.visits import queries as visit_queries
 
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})")
@@ -289,6 +290,9 @@ def report(request: HttpRequest, code: str | None = None) -> HttpResponse:
         },
     }
     context["care"] = care_counts(region.code, month, today)
+    # When the month locked and was re-frozen, and the late entries waiting (issue 16).
+    context["lock"] = late_queries.month_lock(region, month, timezone.now())
+    context["may_review_late"] = user.can(Perm.VISITS_APPROVE_LATE)
     # 节日/天气探访覆盖率, beside compliance (docs/统计口径.md §6).
     surges = queries.surges(region, month)
     context["surges"] = surges
@@ -306,6 +310,10 @@ def report(request: HttpRequest, code: str | None = None) -> HttpResponse:
         context["level_name"] = excel.LEVEL_NAMES.get(table.level, "下级区划")
         # Each child's coverage of the month's surges, for every elder only.
         context["surge_columns"] = surges.totals if dimension == ALL else []
+        # Open emergencies and hazards past their deadline per row, beside the
+        # name, so that the drill-down leads to them (the node's own list is
+        # at the top of the page: templates/care/_alerts.html).
+        alerts = alert_counts_by_place(user, timezone.now(), region.code, table.level)
         context["rows"] = [
             (
                 row,
@@ -316,11 +324,16 @@ def report(request: HttpRequest, code: str | None = None) -> HttpResponse:
                     sort=shown_sort,
                 ),
                 surges.of(row.code) if dimension == ALL else [],
+                alerts.get(row.code, 0),
             )
             for row in table.rows
         ]
         context["headers"] = _headers(base, month, by, sort, context["level_name"])
     return render(request, "reports/report.html", context)
+
+
+# The columns a phone shows beside the name; the others are behind a tap.
+NARROW_COLUMNS = ("visit_rate", "compliance_rate")
 
 
 @dataclass(frozen=True)
@@ -329,6 +342,13 @@ class Header:
     url: str  # sorts by this column; again, the other way
     order: str  # "ascending", "descending" or "" (aria-sort)
     numeric: bool
+    narrow: bool  # shown on a phone too
+
+    @property
+    def css(self) -> str:
+        if not self.numeric:
+            return ""
+        return "num" if self.narrow else "num more"
 
 
 def _headers(base: str, month: date, by: str, sort: str, level_name: str) -> list[Header]:
@@ -338,7 +358,15 @@ def _headers(base: str, month: date, by: str, sort: str, level_name: str) -> lis
         if sort.removeprefix("-") == key:
             order = "descending" if sort.startswith("-") else "ascending"
         url = _link(base, month=_month_param(month), by=by, sort=f"-{key}" if sort == key else key)
-        headers.append(Header(level_name if key == "code" else title, url, order, key != "code"))
+        headers.append(
+            Header(
+                level_name if key == "code" else title,
+                url,
+                order,
+                numeric=key != "code",
+                narrow=key == "code" or key in NARROW_COLUMNS,
+            )
+        )
     return headers
 
 

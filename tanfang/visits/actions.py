@@ -39,11 +39,12 @@ from tanfang.jurisdiction import tiers
 from tanfang.months import month_of
 from tanfang.policy import engine
 from tanfang.registry.models import Elder, Status
-from tanfang.visits import checklist, counting
+from tanfang.visits import checklist, closing, counting
 from tanfang.visits.findings import NeedType
 from tanfang.visits.models import (
     Assignment,
     ExcuseReason,
+    LateState,
     TaskState,
     Visit,
     VisitMode,
@@ -54,6 +55,7 @@ from tanfang.visits.models import (
 # A phone's clock may run a little fast; a visit further ahead is a mistake.
 CLOCK_SKEW = timedelta(minutes=5)
 SIGNATURE_MAX_BYTES = 200_000
+LATE_REASON_MAX = 500
 IN_PERSON_MODES = frozenset({VisitMode.HOME, VisitMode.STREET})
 
 
@@ -101,6 +103,9 @@ def record_visit(
     latitude: Decimal | None = None,
     longitude: Decimal | None = None,
     location_accuracy: float | None = None,
+    late_reason: str = "",
+    recorded_at: datetime | None = None,
+    outside_reason: str = "",
     request: HttpRequest | None = None,
 ) -> Recorded:
     """Store one visit record (探访关爱服务记录) and complete the tasks it satisfies.
@@ -108,6 +113,13 @@ def record_visit(
     Every error is a ValidationError keyed by the field it is about, and nothing
     is stored. A visit whose UUID is stored already is returned as it is when the
     content is the same (`created` False) and raises `VisitConflict` otherwise.
+
+    A visit whose month was locked when it is recorded (tanfang.visits.closing)
+    is a late entry (补录): it needs `late_reason`, completes no task and counts
+    in nothing until an officer decides (tanfang.visits.late). `recorded_at` is
+    when the visitor sent it: now, except for a history loaded as it was sent
+    (the demo's); pages and the API never pass it. The late reason is no part
+    of the content: a resend that adds it is the same visit.
     """
     access.check(acting_user, Perm.VISITS_RECORD)
     if not access.in_scope(acting_user, elder.village_id):
@@ -128,6 +140,8 @@ def record_visit(
         signatures=[digest(visitor_signature.encode()), digest(elder_signature.encode())],
         photo=digest(photo_bytes) if photo_bytes else "",
         evidence=[started_at, ended_at, latitude, longitude, location_accuracy],
+        # Only when given, so that the hashes of visits without one are unchanged.
+        **({"outside_reason": outside_reason.strip()} if outside_reason.strip() else {}),
     )
     try:
         with transaction.atomic():
@@ -162,6 +176,9 @@ def record_visit(
                     latitude=latitude,
                     longitude=longitude,
                     location_accuracy=location_accuracy,
+                    late_reason=late_reason,
+                    recorded_at=recorded_at,
+                    outside_reason=outside_reason,
                     request=request,
                 ),
                 created=True,
@@ -205,6 +222,9 @@ def _store(
     latitude: Decimal | None,
     longitude: Decimal | None,
     location_accuracy: float | None,
+    late_reason: str,
+    recorded_at: datetime | None,
+    outside_reason: str,
     request: HttpRequest | None,
 ) -> Visit:
     checked = check_visit(
@@ -225,13 +245,20 @@ def _store(
         latitude=latitude,
         longitude=longitude,
         location_accuracy=location_accuracy,
+        late_reason=late_reason,
+        recorded_at=recorded_at,
+        outside_reason=outside_reason,
     )
     form, cleaned, needs = checked.form, checked.answers, checked.needs
     day = timezone.localdate(visited_at)
-    tasks = list(counting.open_tasks_on(elder, day).select_for_update())
-    outcome = counting.decide(
-        tasks, mode=mode, refused=refused, tier_label=counting.tier_label_of(elder)
-    )
+    if checked.late is not None:
+        # 补录: nothing counts until an officer approves it.
+        outcome = counting.Outcome((), (checked.late.pending_words(),))
+    else:
+        tasks = list(counting.open_tasks_on(elder, day).select_for_update())
+        outcome = counting.decide(
+            tasks, mode=mode, refused=refused, tier_label=counting.tier_label_of(elder)
+        )
     latest = Visit.objects.filter(elder=elder).aggregate(n=Max("sequence"))["n"] or 0
     visit = Visit(
         uuid=uuid,
@@ -259,7 +286,12 @@ def _store(
         location_accuracy=location_accuracy,
         counted=outcome.counts,
         not_counted_reason="\n".join(outcome.reasons),
+        late_state=LateState.PENDING if checked.late is not None else "",
+        late_reason=checked.late_reason,
+        outside_reason=outside_reason.strip(),
     )
+    if recorded_at is not None:
+        visit.recorded_at = recorded_at
     if photo_bytes:
         extension = photos.extension(photo_bytes)
         visit.photo.save(f"{uuid}.{extension}", ContentFile(photo_bytes), save=False)
@@ -288,22 +320,37 @@ def _store(
             "refused": refused,
             "tasks_done": [t.pk for t in outcome.completes],
             "photo_name": photo_name[:100],
+            **late_detail(checked.late),
         },
     )
-    # The month's rate counts it at once (issue 6): the visit's month, and the
-    # months the tasks it completed count in (a festival window that began in
-    # the month before its festival day, a quarter counted in its last month).
-    refresh.after_visits_changed([elder.pk], {month_of(day), *(t.month for t in outcome.completes)})
+    if checked.late is None:
+        # The month's rate counts it at once (issue 6): the visit's month, and the
+        # months the tasks it completed count in (a festival window that began in
+        # the month before its festival day, a quarter counted in its last month).
+        # A late entry changes no figure (rows and rebuild leave it out).
+        refresh.after_visits_changed(
+            [elder.pk], {month_of(day), *(t.month for t in outcome.completes)}
+        )
     return visit
+
+
+def late_detail(late: closing.Lateness | None) -> dict[str, Any]:
+    """The audit detail of a late entry: its state and when its month locked."""
+    if late is None:
+        return {}
+    return {"late_state": str(LateState.PENDING), "locked_at": late.locked_at.isoformat()}
 
 
 @dataclass(frozen=True)
 class Checked:
-    """What `check_visit` found acceptable: the form, the cleaned answers and needs."""
+    """What `check_visit` found acceptable: the form, the cleaned answers and
+    needs, and for a late entry (补录) the lock it came after and its reason."""
 
     form: checklist.Checklist
     answers: dict[str, Any]
     needs: list[dict[str, Any]]
+    late: closing.Lateness | None = None
+    late_reason: str = ""
 
 
 def check_visit(
@@ -325,10 +372,14 @@ def check_visit(
     latitude: Decimal | None,
     longitude: Decimal | None,
     location_accuracy: float | None,
+    late_reason: str = "",
+    recorded_at: datetime | None = None,
+    outside_reason: str = "",
 ) -> Checked:
     """Every rule a visit record must meet, shared by `record_visit` and its bulk
     variant (tanfang.visits.bulk); every error is a ValidationError keyed by
-    its field."""
+    its field. `recorded_at` (now by default) says whether the visit's month was
+    locked when it was sent: then it is a late entry and needs `late_reason`."""
     form = checklist_for(elder, timezone.localdate(visited_at) if visited_at else None)
     errors: dict[str, list[str]] = {}
 
@@ -338,7 +389,18 @@ def check_visit(
     _check_elder(elder, add)
     _check_mode(elder, form, mode, refused, add)
     _check_times(elder, visited_at, started_at, ended_at, add)
+    late = None
+    if "visited_at" not in errors:
+        late = closing.lateness(
+            elder.village_id, timezone.localdate(visited_at), recorded_at or timezone.now()
+        )
+    late_reason = late_reason.strip() if late is not None else ""
+    if late is not None and not late_reason:
+        add("late_reason", f"{late.words()}，本次为补录：请填写补录原因（为什么现在才录入）。")
+    if len(late_reason) > LATE_REASON_MAX:
+        add("late_reason", f"补录原因不能超过{LATE_REASON_MAX}字。")
     _check_visitors(acting_user, elder, visitors, add)
+    _check_outside(acting_user, elder, outside_reason, add)
     cleaned: dict[str, Any] = {}
     if refused and not answers:
         pass  # 老人拒绝探访: nothing was checked.
@@ -385,7 +447,7 @@ def check_visit(
         add("location_accuracy", "定位精度不能为负数。")
     if errors:
         raise ValidationError(errors)
-    return Checked(form, cleaned, needs)
+    return Checked(form, cleaned, needs, late, late_reason)
 
 
 def _check_elder(elder: Elder, add: Any) -> None:
@@ -479,6 +541,28 @@ def _check_visitors(acting_user: User, elder: Elder, visitors: Sequence[Visitor]
             add("visitors", "您的账号尚未登记为探访人员，请联系乡镇(街道)。")
         elif own not in {v.pk for v in visitors}:
             add("visitors", "探访人员中须包括您本人。")
+
+
+OUTSIDE_REASON_MAX = 500
+
+
+def _check_outside(acting_user: User, elder: Elder, outside_reason: str, add: Any) -> None:
+    """A visitor visits the elders assigned to them (包干, 000_4970ff49482a0570.txt
+    三(二)); another elder of their village only saying why, which the liaison
+    sees on the visit and on the board (issue 16)."""
+    text = outside_reason.strip()
+    if len(text) > OUTSIDE_REASON_MAX:
+        add("outside_reason", f"非包干探访原因不能超过{OUTSIDE_REASON_MAX}字。")
+    if text or not access.assigned_only(acting_user):
+        return
+    assigned = Assignment.objects.filter(
+        elder=elder, visitor__user=acting_user, ended_at__isnull=True
+    ).exists()
+    if not assigned:
+        add(
+            "outside_reason",
+            "该老人未包干给您：请填写为什么由您探访（如代同事探访、路遇），村(居)联络员可以看到。",
+        )
 
 
 def _clean_needs(needs_found: Sequence[Mapping[str, Any]], add: Any) -> list[dict[str, Any]]:

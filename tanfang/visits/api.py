@@ -77,6 +77,12 @@ class VisitIn(Schema):
     latitude: Decimal | None = Field(None, max_digits=9, decimal_places=6)
     longitude: Decimal | None = Field(None, max_digits=9, decimal_places=6)
     location_accuracy: float | None = Field(None, description="定位精度（米）")
+    late_reason: str = Field(
+        "", max_length=500, description="补录原因：探访日期所在月份的数字已锁定时必填"
+    )
+    outside_reason: str = Field(
+        "", max_length=500, description="非包干探访原因：探访人员探访未包干给本人的老人时必填"
+    )
 
 
 class VisitorOut(Schema):
@@ -116,6 +122,10 @@ class VisitOut(Schema):
     counted: bool
     not_counted_reason: str
     tasks_done: list[int]
+    late_state: str = Field(
+        "", description="补录审核：pending 待审核、approved 同意计入、refused 不计入；按时录入为空"
+    )
+    outside_reason: str = Field("", description="非包干探访原因")
 
 
 class VisitPage(Schema):
@@ -179,6 +189,8 @@ def _out(visit: Visit) -> dict[str, Any]:
         "counted": visit.counted,
         "not_counted_reason": visit.not_counted_reason,
         "tasks_done": [t.pk for t in visit.completed_tasks.all()],
+        "late_state": visit.late_state,
+        "outside_reason": visit.outside_reason,
     }
 
 
@@ -222,7 +234,8 @@ def record_visit(request: HttpRequest, payload: VisitIn) -> Any:
     UUID with the same content returns the stored record (200) and changes nothing;
     the same UUID with other content is a conflict (409)."""
     user = access.signed_in_user(request)
-    elder = access.get_or_404(Elder.objects.visible_to(user), pk=payload.elder_id)
+    # A visitor may visit another elder of their village, saying why (outside_reason).
+    elder = access.get_or_404(Elder.objects.visible_to(user, visiting=True), pk=payload.elder_id)
     try:
         recorded = actions.record_visit(
             acting_user=user,
@@ -246,6 +259,8 @@ def record_visit(request: HttpRequest, payload: VisitIn) -> Any:
             latitude=payload.latitude,
             longitude=payload.longitude,
             location_accuracy=payload.location_accuracy,
+            late_reason=payload.late_reason,
+            outside_reason=payload.outside_reason,
             request=request,
         )
     except actions.VisitConflict as conflict:
@@ -290,14 +305,14 @@ def read_visit(request: HttpRequest, visit_id: int) -> dict[str, Any]:
     response={200: dict[str, Any], 503: UnavailableOut},
     summary="探访记录表",
 )
-@decorate_view(checked_first(Perm.VISITS_RECORD, elder=True))
+@decorate_view(checked_first(Perm.VISITS_RECORD, elder=True, visiting=True))
 def visit_form(request: HttpRequest, elder_id: int) -> Any:
     """The form the elder's visits use under the county's rules: modes, sections,
     items and options, signatures and satisfaction, and the JSON Schema of `answers`.
     `source` and each item's `description` are citations as written; `citation`
     beside them is the document's title and section, for people."""
     user = access.signed_in_user(request)
-    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user, visiting=True), pk=elder_id)
     try:
         form = actions.checklist_for(elder)
     except ConfigError as error:
@@ -316,14 +331,14 @@ def visit_form(request: HttpRequest, elder_id: int) -> Any:
 
 
 @router.get("/visits/check/{int:elder_id}", response=CheckOut, summary="是否计入探访要求")
-@decorate_view(checked_first(Perm.VISITS_RECORD, elder=True))
+@decorate_view(checked_first(Perm.VISITS_RECORD, elder=True, visiting=True))
 def check_visit(
     request: HttpRequest, elder_id: int, mode: VisitMode, day: date | None = None
 ) -> dict[str, Any]:
     """Before saving: whether a visit of `mode` on `day` (today by default) would
     count, and if not, why."""
     user = access.signed_in_user(request)
-    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user, visiting=True), pk=elder_id)
     outcome = counting.explain(elder, mode=mode, day=day or timezone.localdate())
     return {
         "counts": outcome.counts,

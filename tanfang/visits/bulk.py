@@ -19,6 +19,9 @@ record_visit's own rules, not copies of them:
 - the sequence number is the elder's last plus one; the content hash is
   `fingerprint` of the same arguments, so the same visit sent again through
   the API is a replay, not a conflict;
+- a visit sent (`recorded_at`) after its month locked is a late entry (补录)
+  as `record_visit` makes one: its reason asked for, pending, counted in
+  nothing (tanfang.visits.closing); a history recorded at the time has none;
 - each visit has its VISIT_RECORDED audit entry (`tanfang.audit.actions.record`)
   with the same detail, and a follow-up (跟踪回访) the visit completes confirms
   its need through `confirm_follow_ups`, as `record_visit` does.
@@ -51,8 +54,8 @@ from tanfang.audit.models import Action
 from tanfang.care import follow_up
 from tanfang.registry.models import Elder
 from tanfang.visits import checklist, counting
-from tanfang.visits.actions import check_visit, digest, fingerprint
-from tanfang.visits.models import Assignment, TaskKind, Visit, Visitor, VisitTask
+from tanfang.visits.actions import check_visit, digest, fingerprint, late_detail
+from tanfang.visits.models import Assignment, LateState, TaskKind, Visit, Visitor, VisitTask
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class VisitRow:
     longitude: Decimal | None
     location_accuracy: float | None
     recorded_at: datetime
+    # 补录: why a visit sent after its month locked was sent so late.
+    late_reason: str = ""
 
 
 class VisitBatch:
@@ -102,7 +107,7 @@ class VisitBatch:
             .annotate(n=Max("sequence"))
             .values_list("elder_id", "n")
         )
-        self.pending: list[tuple[Visit, VisitRow, tuple[VisitTask, ...]]] = []
+        self.pending: list[tuple[Visit, VisitRow, tuple[VisitTask, ...], dict[str, Any]]] = []
 
     def open_tasks(self, elder_id: int, day: date) -> list[VisitTask]:
         """`counting.open_tasks_on`, read from memory."""
@@ -156,6 +161,8 @@ class VisitBatch:
             latitude=row.latitude,
             longitude=row.longitude,
             location_accuracy=row.location_accuracy,
+            late_reason=row.late_reason,
+            recorded_at=row.recorded_at,
         )
         found = (
             checklist.findings(checked.form, checked.answers)
@@ -165,12 +172,15 @@ class VisitBatch:
         if found.hazards or found.needs or any(not n["met"] for n in checked.needs):
             raise ValueError(f"visit {row.uuid} finds something: store it with record_visit")
         day = timezone.localdate(row.visited_at)
-        outcome = counting.decide(
-            self.open_tasks(elder.pk, day),
-            mode=row.mode,
-            refused=row.refused,
-            tier_label=counting.tier_label_of(elder),
-        )
+        if checked.late is not None:
+            outcome = counting.Outcome((), (checked.late.pending_words(),))
+        else:
+            outcome = counting.decide(
+                self.open_tasks(elder.pk, day),
+                mode=row.mode,
+                refused=row.refused,
+                tier_label=counting.tier_label_of(elder),
+            )
         self.sequence[elder.pk] = self.sequence.get(elder.pk, 0) + 1
         visit = Visit(
             uuid=row.uuid,
@@ -217,10 +227,12 @@ class VisitBatch:
             location_accuracy=row.location_accuracy,
             counted=outcome.counts,
             not_counted_reason="\n".join(outcome.reasons),
+            late_state=LateState.PENDING if checked.late is not None else "",
+            late_reason=checked.late_reason,
         )
         for task in outcome.completes:
             task.done_at = row.recorded_at
-        self.pending.append((visit, row, outcome.completes))
+        self.pending.append((visit, row, outcome.completes, late_detail(checked.late)))
         if len(self.pending) >= self.BATCH:
             self.flush()
 
@@ -228,18 +240,18 @@ class VisitBatch:
     def flush(self) -> None:
         if not self.pending:
             return
-        Visit.objects.bulk_create([visit for visit, _, _ in self.pending])
+        Visit.objects.bulk_create([visit for visit, _, _, _ in self.pending])
         Visit.visitors.through.objects.bulk_create(
             Visit.visitors.through(visit_id=visit.pk, visitor_id=visitor.pk)
-            for visit, row, _ in self.pending
+            for visit, row, _, _ in self.pending
             for visitor in row.visitors
         )
         _set_done(
             (task.done_at, visit.pk, task.pk)
-            for visit, _, completes in self.pending
+            for visit, _, completes, _ in self.pending
             for task in completes
         )
-        for visit, row, completes in self.pending:
+        for visit, row, completes, late in self.pending:
             record(
                 Action.VISIT_RECORDED,
                 actor=row.acting_user,
@@ -252,6 +264,7 @@ class VisitBatch:
                     "refused": visit.refused,
                     "tasks_done": [t.pk for t in completes],
                     "photo_name": "",
+                    **late,
                 },
             )
             if any(task.kind == TaskKind.FOLLOW_UP for task in completes):

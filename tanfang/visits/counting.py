@@ -7,7 +7,12 @@ rule says home visit; remote modes only where the policy allows them). Inside a
 declared epidemic whose rule says so, phone and video count as home visits
 (002_8b4fd75972db9bc5.txt 二(五), 001_35a01bee4c628ebd.txt 二(五)2).
 
-One visit completes:
+One visit completes every task it satisfies (issue 16 item 5), listed the most
+urgent first (`urgency`: a visit owed after a fall, then a declared event such
+as a cold wave or an epidemic, then a festival, then the routine visit, then a
+follow-up; among tasks of a kind the earliest deadline first). A task that asks
+for a visit of its own is not satisfied by a visit already counted for its
+sibling:
 
 - at most one regular task: the one due first, and among those due together
   the one that accepts the fewest modes (Linzi's key objects owe a home visit
@@ -16,25 +21,57 @@ One visit completes:
 - for each festival or declared event open on its day, one of that surge's
   tasks, whether or not it also completed a regular task: the visit was made
   inside the window (000_4970ff49482a0570.txt 四(二) "适当增加探访频次" is measured
-  as the surge's coverage, 001_35a01bee4c628ebd.txt 二(五)2 "必须开展" as part of
-  compliance);
+  as the surge's coverage, and a count of 2 asks for two visits;
+  001_35a01bee4c628ebd.txt 二(五)2 "必须开展" as part of compliance);
 - every trigger task open on its day (a visit after the fall was recorded);
 - every follow-up (跟踪回访, tanfang.care.follow_up) open on its day; that it was
   made does not hide why the visit falls short of the elder's regular visit.
+
+Why a visit on the day of a cold wave was credited to the routine task only
+(issue 16): `decide` did complete both when both tasks existed, but the cold
+wave's task is made when the county declares it (tanfang.refresh
+.after_events_declared), which is often during the day of the warning or after
+it, with the event starting that day or earlier. A visit made before the
+declaration found only the routine task open, and nothing looked at it again,
+so the cold-wave task stayed open although the elder had been visited inside
+its window. `earlier_credits` says which visits already made complete a
+festival or event task made after them, by the same rules as `decide` (the
+first such visit in the window, in one of the task's modes, that completed no
+other task of that surge); tanfang.visits.generation stores it as it makes the
+tasks. Only surges are credited so: a routine task made late belongs to rules
+or a tier that changed, and the visits owed under them start then; a trigger
+runs from the change's recording; a follow-up opens the day after.
 """
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 
 from django.db.models import QuerySet
 
+from tanfang.months import zone
 from tanfang.policy.engine import MODE_LABELS, REMOTE_MODES, Mode
 from tanfang.registry.models import Elder
-from tanfang.visits.models import TaskKind, VisitMode, VisitTask
+from tanfang.visits.models import LateState, TaskKind, Visit, VisitMode, VisitTask
 
 _MODE_WORDS = {str(mode): label for mode, label in MODE_LABELS.items()}
 SURGE_KINDS = frozenset({TaskKind.FESTIVAL, TaskKind.EVENT})
+NO_TASK_REASON = "该老人在此日期没有待完成的探访任务：本次记录将保存，但不计入探访要求。"
+# The most urgent first: a visit owed within hours of a fall, a declared event
+# (extreme weather, an epidemic), a festival, the routine visit, a follow-up.
+KIND_URGENCY = {
+    str(TaskKind.TRIGGER): 0,
+    str(TaskKind.EVENT): 1,
+    str(TaskKind.FESTIVAL): 2,
+    str(TaskKind.REGULAR): 3,
+    str(TaskKind.FOLLOW_UP): 4,
+    str(TaskKind.REVIEW): 5,
+}
+
+
+def urgency(task: VisitTask) -> tuple[int, date, date, int]:
+    """Sort key of tasks, the most urgent first (the module's docstring)."""
+    return (KIND_URGENCY.get(str(task.kind), 9), task.deadline, task.window_start, task.pk or 0)
 
 
 def surge_of(key: str) -> str:
@@ -79,13 +116,12 @@ def mode_counts(task: VisitTask, mode: str, remote_as_home: bool) -> bool:
 
 def decide(tasks: Sequence[VisitTask], *, mode: str, refused: bool, tier_label: str) -> Outcome:
     """The tasks among `tasks` (open on the visit's day, due first first) that
-    a visit of `mode` completes, and the reasons in words when it falls short."""
+    a visit of `mode` completes, the most urgent first, and the reasons in words
+    when it falls short."""
     if refused:
         return Outcome((), ("老人拒绝探访：本次记录不计入探访要求。",))
     if not tasks:
-        return Outcome(
-            (), ("该老人在此日期没有待完成的探访任务：本次记录将保存，但不计入探访要求。",)
-        )
+        return Outcome((), (NO_TASK_REASON,))
     # Epidemic rules say so on their task (002_… 二(五)).
     remote_as_home = any(t.remote_counts_as_home for t in tasks)
     completes: list[VisitTask] = []
@@ -106,7 +142,7 @@ def decide(tasks: Sequence[VisitTask], *, mode: str, refused: bool, tier_label: 
             surges.add(group)
         completes.append(task)
     reasons = _shortfall(tasks, completes, mode=mode, tier_label=tier_label)
-    return Outcome(tuple(completes), reasons)
+    return Outcome(tuple(sorted(completes, key=urgency)), reasons)
 
 
 def _shortfall(
@@ -136,3 +172,89 @@ def explain(elder: Elder, *, mode: str, day: date, refused: bool = False) -> Out
 
 def tier_label_of(elder: Elder) -> str:
     return elder.tier_label if not elder.tier_override else ""
+
+
+# --- Visits made before a surge's task -----------------------------------------------
+
+
+@dataclass
+class EarlierVisit:
+    """A visit already stored, as `credit_earlier` reads it: its day and mode,
+    and the surges (`surge_of`) it already completed a task of."""
+
+    pk: int
+    elder_id: int
+    day: date
+    mode: str
+    surges: set[str]
+
+
+def credit_earlier(
+    tasks: Iterable[VisitTask], visits: Sequence[EarlierVisit]
+) -> list[tuple[VisitTask, EarlierVisit]]:
+    """Which of `visits` (oldest first) complete which festival or event tasks
+    of `tasks`, made after them (the module's docstring): each task goes to the
+    first visit inside its window, in one of its modes, that has not completed
+    a task of the same surge; a visit completes one task of a surge, as
+    `decide` has it. Tasks of other kinds are left alone."""
+    credits: list[tuple[VisitTask, EarlierVisit]] = []
+    by_elder: dict[int, list[EarlierVisit]] = {}
+    for visit in visits:
+        by_elder.setdefault(visit.elder_id, []).append(visit)
+    for task in sorted(tasks, key=lambda t: (t.elder_id, urgency(t))):
+        if task.kind not in SURGE_KINDS or not task.is_open():
+            continue
+        group = surge_of(task.key)
+        for visit in by_elder.get(task.elder_id, ()):
+            if (
+                task.window_start <= visit.day <= task.window_end
+                and group not in visit.surges
+                and mode_counts(task, visit.mode, task.remote_counts_as_home)
+            ):
+                visit.surges.add(group)
+                credits.append((task, visit))
+                break
+    return credits
+
+
+def earlier_credits(made: QuerySet[VisitTask], today: date) -> list[tuple[VisitTask, int]]:
+    """(task, visit id) for the open festival and event tasks among `made`
+    whose window had begun by `today` and that visits already stored complete
+    (`credit_earlier`): 3 queries, none when no such task was made. Refused
+    visits and late entries (补录) not approved complete nothing, as when they
+    were recorded."""
+    tasks = list(
+        made.filter(
+            kind__in=[str(k) for k in SURGE_KINDS],
+            window_start__lte=today,
+            done_at__isnull=True,
+            excused_at__isnull=True,
+            cancelled_at__isnull=True,
+        )
+    )
+    if not tasks:
+        return []
+    first = datetime.combine(min(t.window_start for t in tasks), time.min, tzinfo=zone())
+    rows = (
+        Visit.objects.filter(
+            elder_id__in={t.elder_id for t in tasks},
+            visited_at__gte=first,
+            refused=False,
+            late_state__in=["", LateState.APPROVED],
+        )
+        .order_by("visited_at", "pk")
+        .values_list("pk", "elder_id", "visited_at", "mode")
+    )
+    visits = [
+        EarlierVisit(pk, elder_id, visited_at.astimezone(zone()).date(), mode, set())
+        for pk, elder_id, visited_at, mode in rows
+    ]
+    if not visits:
+        return []
+    by_pk = {v.pk: v for v in visits}
+    done = VisitTask.objects.filter(
+        done_by_visit_id__in=list(by_pk), kind__in=[str(k) for k in SURGE_KINDS]
+    ).values_list("done_by_visit_id", "key")
+    for visit_id, key in done:
+        by_pk[visit_id].surges.add(surge_of(key))
+    return [(task, visit.pk) for task, visit in credit_earlier(tasks, visits)]

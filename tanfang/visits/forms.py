@@ -106,6 +106,14 @@ class VisitForm(forms.Form):
         required=False,
         help_text="老人拒绝时只记录本次情况，不必填写检查项目，也不计入探访要求。",
     )
+    # 补录: asked when the month of the visit's day is locked (actions.check_visit).
+    late_reason = forms.CharField(
+        label="补录原因",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="请写明为什么现在才录入，如：村里没有信号，回镇上才提交。",
+    )
     # Filled in by visit_form.js: when the page was opened and 保存 tapped, and
     # where the phone was, if the visitor allows it.
     started_at = forms.DateTimeField(label="开始时间", required=False, widget=forms.HiddenInput)
@@ -118,6 +126,14 @@ class VisitForm(forms.Form):
     )
     location_accuracy = forms.FloatField(
         label="定位精度", required=False, min_value=0, widget=forms.HiddenInput
+    )
+    # Asked when a visitor visits an elder not assigned to them (actions.check_visit).
+    outside_reason = forms.CharField(
+        label="非包干探访原因",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="该老人未包干给您：请写明为什么由您探访（如代同事探访、路遇），村(居)联络员可以看到。",
     )
 
     def __init__(
@@ -393,6 +409,8 @@ class VisitForm(forms.Form):
             "latitude": data.get("latitude"),
             "longitude": data.get("longitude"),
             "location_accuracy": data.get("location_accuracy"),
+            "late_reason": data.get("late_reason", ""),
+            "outside_reason": data.get("outside_reason", ""),
         }
 
     def add_action_errors(self, error: ValidationError) -> None:

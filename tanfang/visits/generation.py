@@ -28,7 +28,8 @@ from tanfang.months import add_months, zone
 from tanfang.registry.models import Elder, LifeEvent, Status
 from tanfang.registry.queries import REVIEW_MONTHS
 from tanfang.reports import rollups
-from tanfang.visits.models import TaskKind, VisitTask
+from tanfang.visits import counting
+from tanfang.visits.models import TaskKind, Visit, VisitTask
 from tanfang.visits.planning import (
     MONTHS,
     TRIGGER_LOOKBACK,
@@ -66,9 +67,10 @@ def generate_tasks(
             + _insert_trigger_tasks(planner, subset)
         )
         if created:
+            credited = _credit_earlier_visits(VisitTask.objects.filter(pk__gt=last_id), today)
+            detail = {"today": str(today), "months": months, "created": created}
             record(
-                Action.TASKS_GENERATED,
-                detail={"today": str(today), "months": months, "created": created},
+                Action.TASKS_GENERATED, detail=detail | ({"credited": credited} if credited else {})
             )
         # The month's rows of the elders without one (all, when a month begins)
         # and of those owed new tasks (tanfang.reports.rollups).
@@ -446,7 +448,25 @@ def _refresh_batch(planner: Planner, pks: list[int]) -> tuple[int, int, int]:
         if (pk, key, start) not in taken
     ]
     VisitTask.objects.bulk_create(new, ignore_conflicts=True)
+    if new:
+        _credit_earlier_visits(VisitTask.objects.filter(elder_id__in=pks, created_at=now), today)
     return len(cancelled), len(new), len(done)
+
+
+def _credit_earlier_visits(made: QuerySet[VisitTask], today: date) -> int:
+    """A festival or event task made after visits inside its window (a cold wave
+    declared during the day, or back-dated) is completed by them, as if it had
+    been open then (tanfang.visits.counting.earlier_credits); such a visit that
+    had found no task now counts. Returns how many tasks."""
+    credits = counting.earlier_credits(made, today)
+    now = timezone.now()
+    for task, visit_id in credits:
+        task.done_at, task.done_by_visit_id = now, visit_id
+    VisitTask.objects.bulk_update([task for task, _ in credits], ["done_at", "done_by_visit"])
+    visits = Visit.objects.filter(pk__in={visit_id for _, visit_id in credits}, counted=False)
+    visits.filter(not_counted_reason=counting.NO_TASK_REASON).update(not_counted_reason="")
+    visits.update(counted=True)
+    return len(credits)
 
 
 def _task(elder_id: int, planned: Planned, now: Any) -> VisitTask:

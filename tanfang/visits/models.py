@@ -112,6 +112,17 @@ class Visitor(models.Model):
         return self.name
 
 
+def assigned_to_user(user: User, elder_field: str = "elder_id") -> Exists:
+    """For filtering the rows about elders (visits, tasks, needs, hazards,
+    emergencies): the elder is assigned to `user`'s visitor record now (an open
+    包干). The narrowing of a visitor's `visible_to` (access.assigned_only)."""
+    return Exists(
+        Assignment.objects.filter(
+            elder_id=OuterRef(elder_field), visitor__user=user, ended_at__isnull=True
+        )
+    )
+
+
 class Assignment(models.Model):
     """包干: `visitor` is responsible for visiting `elder` from `started_at`
     until `ended_at` (000_4970ff49482a0570.txt 三(二): 落实包干责任人)."""
@@ -202,9 +213,13 @@ _VT = TypeVar("_VT", bound="VisitTask")
 
 class VisitTaskQuerySet(models.QuerySet[_VT, _VT]):
     def visible_to(self, user: User) -> models.QuerySet["VisitTask"]:
-        """Visit tasks of elders living in the user's subtree now."""
+        """Visit tasks of elders living in the user's subtree now; a visitor's,
+        of the elders assigned to them."""
         access.check(user, Perm.PEOPLE_VIEW)
-        return access.scope(user, self.select_related("elder"), "elder__village_id")
+        tasks = access.scope(user, self.select_related("elder"), "elder__village_id")
+        if access.assigned_only(user):
+            tasks = tasks.filter(assigned_to_user(user))
+        return tasks
 
 
 class VisitTask(models.Model):
@@ -339,9 +354,14 @@ _VR = TypeVar("_VR", bound="Visit")
 
 class VisitQuerySet(models.QuerySet[_VR, _VR]):
     def visible_to(self, user: User) -> models.QuerySet["Visit"]:
-        """Visit records made where the elder lived at the time, in the user's subtree."""
+        """Visit records made where the elder lived at the time, in the user's
+        subtree; a visitor's, those of the elders assigned to them and those they
+        recorded themselves (a visit outside their assignment, with its reason)."""
         access.check(user, Perm.PEOPLE_VIEW)
-        return access.scope(user, self.select_related("elder", "village"), "village_id")
+        visits = access.scope(user, self.select_related("elder", "village"), "village_id")
+        if access.assigned_only(user):
+            visits = visits.filter(assigned_to_user(user) | Q(recorded_by=user))
+        return visits
 
 
 class Visit(models.Model):

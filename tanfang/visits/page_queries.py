@@ -9,12 +9,13 @@ their query counts in their tests).
 import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import (
     Count,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -22,15 +23,17 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    Window,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, RowNumber
 
 from tanfang.accounts.models import User
+from tanfang.months import zone
 from tanfang.policy import engine
 from tanfang.regions.models import Level, Region
 from tanfang.registry import crypto
 from tanfang.registry.models import Elder, Status
-from tanfang.visits import checklist
+from tanfang.visits import checklist, counting, route
 from tanfang.visits.checklist_schema import Kind
 from tanfang.visits.findings import NeedType
 from tanfang.visits.models import (
@@ -89,57 +92,152 @@ def masked_phone(elder: Elder) -> str:
     return crypto.mask_phone(crypto.decrypt(elder.phone_token)) if elder.phone_token else ""
 
 
-# --- The visitor's home --------------------------------------------------------------
+# --- The visitor's home: one card per elder ------------------------------------------
+
+# The page's sections, in its order (issue 16 item 5: today's first, then the
+# late ones, then those coming): (id, heading).
+SECTIONS = (
+    ("due-today", "今天到期"),
+    ("overdue", "已逾期"),
+    ("this-period", "本期待访"),
+    ("upcoming", f"即将开始（{UPCOMING_DAYS}天内）"),
+    ("done", "本期已完成"),
+)
+# The sections the day's route runs through, in turn (tanfang.visits.route).
+ROUTED = ("due-today", "overdue", "this-period")
+# A word for each kind of task on the card, beside its label.
+KIND_WORDS = {
+    str(TaskKind.TRIGGER): "变故",
+    str(TaskKind.EVENT): "特殊时段",
+    str(TaskKind.FESTIVAL): "节日",
+    str(TaskKind.REGULAR): "例行",
+    str(TaskKind.FOLLOW_UP): "回访",
+}
 
 
 @dataclass(frozen=True)
-class TaskRow:
+class TaskLine:
+    """One task on an elder's card, with its state today."""
+
     task: VisitTask
-    elder: Elder
     state: TaskState
-    phone: str  # masked; "" when the file has no phone
+    due_today: bool
+
+    @property
+    def kind_word(self) -> str:
+        return KIND_WORDS.get(str(self.task.kind), "")
+
+
+@dataclass
+class Card:
+    """One elder on the visitor's home, with every task due (issue 16 item 5)."""
+
+    elder: Elder
+    # The elder's open tasks, the most urgent first (counting.urgency): those
+    # due now (late ones included), or when none is, those about to open.
+    tasks: list[TaskLine]
+    # Tasks done in their current window, the latest first.
+    done: list[VisitTask]
+    phone: str  # masked; "" when the file has none
+    address: str  # masked; "" when the file has none
     tier_label: str
     tier_reasons: str
     last_visit_at: datetime | None
     last_visit_mode: str
+    section: str = ""
+    # The median of the latest home visits' GPS fixes (route.home_position).
+    position: route.Position | None = None
+    # The place on the day's route (1, 2, …) and the distance from the stop before.
+    stop: int | None = None
+    leg: str = ""
+    # What is still open about the elder (care's needs, hazards, emergencies),
+    # in words; filled in by the page, which may read care.
+    findings: list[str] = field(default_factory=list)
+
+    @property
+    def task(self) -> VisitTask:
+        """The most urgent open task, else the one done last."""
+        return self.tasks[0].task if self.tasks else self.done[0]
+
+    def first_deadline(self) -> date:
+        return min(line.task.deadline for line in self.tasks)
 
 
 @dataclass(frozen=True)
 class Home:
-    due_today: list[TaskRow]
-    overdue: list[TaskRow]
-    this_period: list[TaskRow]
-    upcoming: list[TaskRow]
-    done: list[TaskRow]
+    sections: dict[str, list[Card]]
+    # Where the route starts, and in words.
+    start: route.Position | None
+    start_words: str
+    query: str = ""
 
-    def groups(self) -> list[tuple[str, str, list[TaskRow]]]:
-        """(id, heading, rows) in the page's order."""
-        return [
-            ("due-today", "今天到期", self.due_today),
-            ("overdue", "已逾期", self.overdue),
-            ("this-period", "本期待访", self.this_period),
-            ("upcoming", f"即将开始（{UPCOMING_DAYS}天内）", self.upcoming),
-            ("done", "本期已完成", self.done),
-        ]
+    @property
+    def due_today(self) -> list[Card]:
+        return self.sections["due-today"]
 
-    def next_due(self, after_elder_id: int | None = None) -> TaskRow | None:
-        """The next elder to visit: today's deadlines, then the late ones, then the
-        rest of the period, passing over the elder just visited."""
-        for row in (*self.due_today, *self.overdue, *self.this_period):
-            if row.elder.pk != after_elder_id:
-                return row
+    @property
+    def overdue(self) -> list[Card]:
+        return self.sections["overdue"]
+
+    @property
+    def this_period(self) -> list[Card]:
+        return self.sections["this-period"]
+
+    @property
+    def upcoming(self) -> list[Card]:
+        return self.sections["upcoming"]
+
+    @property
+    def done(self) -> list[Card]:
+        return self.sections["done"]
+
+    @property
+    def cards(self) -> list[Card]:
+        return [card for key, _ in SECTIONS for card in self.sections[key]]
+
+    def groups(self) -> list[tuple[str, str, list[Card]]]:
+        """(id, heading, cards) in the page's order."""
+        return [(key, heading, self.sections[key]) for key, heading in SECTIONS]
+
+    def next_due(self, after_elder_id: int | None = None) -> Card | None:
+        """The next elder on the day's route, passing over the elder just visited."""
+        for key in ROUTED:
+            for card in self.sections[key]:
+                if card.elder.pk != after_elder_id:
+                    return card
         return None
 
 
-def home(user: User, visitor: Visitor, today: date) -> Home:
-    """The tasks of the elders `visitor` is responsible for (open 包干), from the
-    elders `user` may see, in one query: open tasks whose window is open or opens
-    within UPCOMING_DAYS, and those done in the current window. File reviews are
-    the liaison's, not a visit, and stay out."""
+# Where the route starts, in words.
+START_HERE = "从您现在的位置出发"
+START_LAST_VISIT = "从您今天最后一次探访的地点出发"
+START_FIRST_HOME = "从排在最前的老人家出发"
+START_UNKNOWN = "老人家的位置未知（尚无带定位的上门探访记录），按到期先后排列"
+# The first stop's distance is from where the route starts.
+LEG_FROM = {START_HERE: "您现在的位置", START_LAST_VISIT: "您上次探访的地点"}
+
+
+def home(
+    user: User,
+    visitor: Visitor,
+    today: date,
+    *,
+    start: route.Position | None = None,
+    query: str = "",
+) -> Home:
+    """One card for each elder `visitor` is responsible for (open 包干), from the
+    elders `user` may see, whose name holds `query`: every open task whose window
+    is open or opens within UPCOMING_DAYS, and those done in the current window
+    (file reviews are the liaison's, not a visit). The cards of today's, the
+    late and the other open tasks are in the order of a route from `start` (the
+    visitor's position), else from where the visitor last recorded a visit
+    today, else from the first home. Three queries, four without `start`."""
     mine = Elder.objects.visible_to(user).filter(
         Exists(_open_assignments().filter(elder=OuterRef("pk"), visitor=visitor)),
         status=Status.ACTIVE,
     )
+    if query:
+        mine = mine.filter(name__contains=query)
     tasks = _with_last_visit(
         VisitTask.objects.filter(
             elder__in=mine.values("pk"),
@@ -152,42 +250,150 @@ def home(user: User, visitor: Visitor, today: date) -> Home:
         .filter(Q(done_at__isnull=True) | Q(window_start__lte=today))
         .select_related("elder", "elder__village"),
         "elder",
-    ).order_by("deadline", "window_start", "elder__name", "pk")
-    groups: dict[TaskState, list[TaskRow]] = {state: [] for state in TaskState}
-    due_today: list[TaskRow] = []
+    ).order_by("elder_id", "pk")
+    cards: dict[int, Card] = {}
     for task in tasks:
-        row = _task_row(task, today)
-        if row.state == TaskState.DUE and task.deadline == today:
-            due_today.append(row)
+        card = cards.get(task.elder_id)
+        if card is None:
+            card = cards[task.elder_id] = _card(task)
+        state = task.state_on(today)
+        if state == TaskState.DONE:
+            card.done.append(task)
         else:
-            groups[row.state].append(row)
-    return Home(
-        due_today=due_today,
-        overdue=groups[TaskState.OVERDUE],
-        this_period=groups[TaskState.DUE],
-        upcoming=sorted(groups[TaskState.SCHEDULED], key=lambda r: r.task.window_start),
-        done=sorted(groups[TaskState.DONE], key=_done_at, reverse=True),
+            due_today = state == TaskState.DUE and task.deadline == today
+            card.tasks.append(TaskLine(task, state, due_today))
+    positions = _home_positions(user, list(cards))
+    sections: dict[str, list[Card]] = {key: [] for key, _ in SECTIONS}
+    for card in cards.values():
+        card.tasks.sort(key=lambda line: counting.urgency(line.task))
+        # What is due now; the next period's tasks only when nothing is.
+        due = [line for line in card.tasks if line.state != TaskState.SCHEDULED]
+        card.tasks = due or card.tasks
+        card.done.sort(key=_done_at, reverse=True)
+        card.section = _section_of(card)
+        card.position = positions.get(card.elder.pk)
+        sections[card.section].append(card)
+    for key in ROUTED:
+        sections[key].sort(key=lambda c: (c.first_deadline(), c.elder.name, c.elder.pk))
+    sections["upcoming"].sort(
+        key=lambda c: (min(t.task.window_start for t in c.tasks), c.elder.name, c.elder.pk)
     )
+    sections["done"].sort(key=lambda c: _done_at(c.done[0]), reverse=True)
+    words = START_HERE
+    if start is None and any(c.position for key in ROUTED for c in sections[key]):
+        start = _last_fix_today(user, today)
+        words = START_LAST_VISIT if start else START_FIRST_HOME
+    routed, _ = route.plan_day([sections[key] for key in ROUTED], _position_of, start)
+    number = 0
+    for key, stops in zip(ROUTED, routed, strict=True):
+        sections[key] = [stop.item for stop in stops]
+        for stop in stops:
+            if stop.position is not None:
+                number += 1
+                stop.item.stop = number
+                if stop.leg_m is not None:
+                    since = "上一站" if number > 1 else LEG_FROM[words]
+                    stop.item.leg = f"距{since}{route.distance_words(stop.leg_m)}"
+    if not number:
+        words = START_UNKNOWN if any(sections[key] for key in ROUTED) else ""
+    return Home(sections=sections, start=start, start_words=words, query=query)
 
 
-def _done_at(row: TaskRow) -> datetime:
-    assert row.task.done_at is not None  # noqa: S101 - a done task has its time
-    return row.task.done_at
+def _position_of(card: Card) -> route.Position | None:
+    return card.position
 
 
-def _task_row(task: VisitTask, today: date) -> TaskRow:
+def _section_of(card: Card) -> str:
+    if any(line.due_today for line in card.tasks):
+        return "due-today"
+    states = {line.state for line in card.tasks}
+    if TaskState.OVERDUE in states:
+        return "overdue"
+    if TaskState.DUE in states:
+        return "this-period"
+    return "upcoming" if card.tasks else "done"
+
+
+def _done_at(task: VisitTask) -> datetime:
+    assert task.done_at is not None  # noqa: S101 - a done task has its time
+    return task.done_at
+
+
+def _card(task: VisitTask) -> Card:
     elder = task.elder
     label, reasons = tier_words(elder)
-    return TaskRow(
-        task=task,
+    return Card(
         elder=elder,
-        state=task.state_on(today),
+        tasks=[],
+        done=[],
         phone=masked_phone(elder),
+        address=masked_address(elder),
         tier_label=label,
         tier_reasons=reasons,
         last_visit_at=task.last_visit_at,  # type: ignore[attr-defined]
         last_visit_mode=mode_label(task.last_visit_mode),  # type: ignore[attr-defined]
     )
+
+
+def masked_address(elder: Elder) -> str:
+    token = elder.residence_address_token
+    return crypto.mask_address(crypto.decrypt(token)) if token else ""
+
+
+def _home_positions(user: User, elder_ids: list[int]) -> dict[int, route.Position]:
+    """Where each elder lives as their latest home visits recorded it: the
+    median of the last route.FIXES fixes precise to route.MAX_ACCURACY_M (one
+    query, a window over each elder's visits)."""
+    if not elder_ids:
+        return {}
+    fixes = (
+        Visit.objects.visible_to(user)
+        .filter(
+            Q(location_accuracy__isnull=True) | Q(location_accuracy__lte=route.MAX_ACCURACY_M),
+            elder_id__in=elder_ids,
+            mode=VisitMode.HOME,
+            latitude__isnull=False,
+            longitude__isnull=False,
+        )
+        .annotate(
+            newest=Window(
+                RowNumber(),
+                partition_by=[F("elder_id")],
+                order_by=[F("visited_at").desc(), F("pk").desc()],
+            )
+        )
+        .filter(newest__lte=route.FIXES)
+        .values_list("elder_id", "latitude", "longitude")
+    )
+    found: dict[int, list[route.Position]] = {}
+    for elder_id, latitude, longitude in fixes:
+        if latitude is not None and longitude is not None:  # filtered above
+            found.setdefault(elder_id, []).append((float(latitude), float(longitude)))
+    return {
+        elder_id: spot
+        for elder_id, spots in found.items()
+        if (spot := route.home_position(spots)) is not None
+    }
+
+
+def _last_fix_today(user: User, today: date) -> route.Position | None:
+    """Where `user` recorded their latest visit today, if the phone gave a fix."""
+    since = datetime.combine(today, time.min, tzinfo=zone())
+    fix = (
+        Visit.objects.visible_to(user)
+        .filter(
+            recorded_by=user,
+            visited_at__gte=since,
+            latitude__isnull=False,
+            longitude__isnull=False,
+        )
+        .order_by("-visited_at", "-pk")
+        .values_list("latitude", "longitude")
+        .first()
+    )
+    if fix is None or fix[0] is None or fix[1] is None:
+        return None
+    return float(fix[0]), float(fix[1])
 
 
 def is_assigned(visitor: Visitor | None, elder: Elder) -> bool:

@@ -6,6 +6,7 @@ here widens it.
 """
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import (
     Count,
@@ -24,7 +25,7 @@ from django.db.models.functions import Coalesce
 from tanfang.accounts.models import User
 from tanfang.regions.models import Level, Region, parent_code_of
 from tanfang.registry.models import Elder, Status
-from tanfang.visits.models import Assignment, Visitor
+from tanfang.visits.models import Assignment, Visit, Visitor
 
 # The roster list's "active" filter.
 ON_DUTY = "active"
@@ -216,4 +217,16 @@ def co_visitors(user: User, ids: list[int]) -> QuerySet[Visitor]:
     own_township = Q(township_id=user.region_id[:9] + "000")
     return Visitor.objects.filter(pk__in=ids).filter(
         user.region.subtree("township_id") | own_township
+    )
+
+
+def outside_visits(visits: QuerySet[Visit], village: Region, since: date) -> QuerySet[Visit]:
+    """Visits made in `village` since `since` by a visitor to an elder not
+    assigned to them, with the reason they gave (issue 16: shown to the
+    liaison), newest first. `visits` went through `Visit.objects.visible_to`."""
+    return (
+        visits.filter(village=village, visited_at__date__gte=since)
+        .exclude(outside_reason="")
+        .select_related("elder", "recorded_by")
+        .order_by("-visited_at", "-pk")
     )

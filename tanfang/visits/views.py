@@ -3,6 +3,7 @@ the visit form with its "will it count" check, one visit record, and the
 village board of the liaison (DOMAIN.md "Visits", issue 5 "Phone pages")."""
 
 import logging
+import math
 from datetime import date
 from typing import Any
 
@@ -14,17 +15,19 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from tanfang import pages
 from tanfang.accounts import access
 from tanfang.accounts.models import User
 from tanfang.accounts.permissions import Perm
+from tanfang.care import queries as care_queries
+from tanfang.care.models import HazardStatus
 from tanfang.policy.problems import ConfigError
 from tanfang.regions.models import Level, Region
-from tanfang.registry import reveal
-from tanfang.registry.models import Elder, Status
-from tanfang.visits import actions, checklist, counting, page_queries
+from tanfang.registry import change_reports, reveal
+from tanfang.registry.models import ChangeReport, Elder, Status
+from tanfang.visits import actions, checklist, closing, counting, page_queries, queries, route
 from tanfang.visits.forms import DATETIME_LOCAL, VisitForm
 from tanfang.visits.models import ExcuseReason, Visit, VisitMode, Visitor, VisitTask
 
@@ -45,17 +48,59 @@ def home(request: HttpRequest) -> HttpResponse:
             return redirect("visits:board")
         return render(request, "visits/home.html", {"visitor": None})
     today = timezone.localdate()
-    tasks = page_queries.home(user, visitor, today)
+    query = request.GET.get("q", "").strip()[:50]
+    start = _position_in(request)
+    tasks = page_queries.home(user, visitor, today, start=start, query=query)
+    _add_findings(user, tasks.cards, today)
     saved = _saved_visit(request, user)
     context = {
         "visitor": visitor,
         "home": tasks,
         "today": today,
         "saved": saved,
-        "saved_tasks": list(saved.completed_tasks.all()) if saved else [],
+        "saved_tasks": sorted(saved.completed_tasks.all(), key=counting.urgency) if saved else [],
         "next_row": tasks.next_due(saved.elder_id) if saved else None,
+        "position": start,
     }
-    return render(request, "visits/home.html", context)
+    response = render(request, "visits/home.html", context)
+    patch_cache_control(response, private=True)
+    return response
+
+
+def _position_in(request: HttpRequest) -> route.Position | None:
+    """The visitor's position sent by the page (?lat=&lng=, the phone's
+    geolocation); None when missing or not a place on Earth."""
+    try:
+        latitude = float(request.GET.get("lat", ""))
+        longitude = float(request.GET.get("lng", ""))
+    except ValueError:
+        return None
+    if not (math.isfinite(latitude) and math.isfinite(longitude)):
+        return None
+    return (latitude, longitude) if route.is_position(latitude, longitude) else None
+
+
+def _add_findings(user: User, cards: list[page_queries.Card], today: date) -> None:
+    """What is still open about each elder on the cards, in words: open
+    emergencies, hazards and needs (care's queries, three queries in all)."""
+    ids = [card.elder.pk for card in cards]
+    if not ids:
+        return
+    found: dict[int, list[str]] = {pk: [] for pk in ids}
+    for emergency in care_queries.emergencies_in(user, today=today, state="open").filter(
+        elder_id__in=ids
+    ):
+        found[emergency.elder_id].append(f"应急事件（{emergency.get_kind_display()}）处置中")
+    hazards = care_queries.hazards_in(user, today=today, status=HazardStatus.OPEN)
+    for hazard in hazards.filter(elder_id__in=ids):
+        found[hazard.elder_id].append(f"{hazard.get_item_display()}隐患未消除（{hazard.finding}）")
+    needs = care_queries.needs_in(user, today=today, status=care_queries.OPEN_ALL)
+    for need in needs.filter(elder_id__in=ids):
+        found[need.elder_id].append(
+            f"{need.get_need_type_display()}需求{need.get_status_display()}"
+        )
+    for card in cards:
+        card.findings = found[card.elder.pk]
 
 
 def _saved_visit(request: HttpRequest, user: User) -> Visit | None:
@@ -109,13 +154,42 @@ def call(request: HttpRequest, elder_id: int) -> HttpResponse:
     return pages.dial(number)
 
 
+@access.requires(Perm.PEOPLE_VIEW, Perm.VISITS_RECORD)
+@require_POST
+def address(request: HttpRequest, elder_id: int) -> HttpResponse:
+    """显示地址 on a task card: the elder's whole residence address, an audited
+    reveal (ELDER_REVEALED, purpose "address"). Who, as for the call button
+    (`call`): among visitors only the one assigned to the elder (open 包干),
+    who must find the house without holding the reveal permission for
+    everyone; and a role that may reveal the file's address anyway. POST, like
+    the file's reveal buttons: htmx swaps the masked address for the whole one,
+    a plain form gets a small page; never cached."""
+    user = access.signed_in_user(request)
+    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
+    if not (
+        reveal.may_reveal(user, elder)
+        or page_queries.is_assigned(page_queries.visitor_of(user), elder)
+    ):
+        raise PermissionDenied
+    value, message = "", ""
+    try:
+        value = reveal.reveal_address_to_visit(acting_user=user, elder=elder, request=request)
+    except ValidationError as error:
+        message = " ".join(error.messages)
+    template = "visits/_address.html" if getattr(request, "htmx", False) else "visits/address.html"
+    response = render(request, template, {"elder": elder, "value": value, "message": message})
+    patch_cache_control(response, no_store=True)
+    return response
+
+
 # --- The visit form ---------------------------------------------------------------------
 
 
 @access.requires(Perm.VISITS_RECORD)
 def visit_new(request: HttpRequest, elder_id: int) -> HttpResponse:
     user = access.signed_in_user(request)
-    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
+    # A visitor may visit another elder of their village, saying why (outside_reason).
+    elder = access.get_or_404(Elder.objects.visible_to(user, visiting=True), pk=elder_id)
     today = timezone.localdate()
     own = page_queries.visitor_of(user)
     try:
@@ -164,6 +238,7 @@ def visit_new(request: HttpRequest, elder_id: int) -> HttpResponse:
         "inactive": elder.status != Status.ACTIVE,
         "conflict": conflict,
         "own": own,
+        "outside": access.assigned_only(user) and not page_queries.is_assigned(own, elder),
         **_check_context(
             elder, form["mode"].value(), form["visited_at"].value(), bool(form["refused"].value())
         ),
@@ -224,7 +299,7 @@ def visit_check(request: HttpRequest, elder_id: int) -> HttpResponse:
     """The htmx fragment under the mode: whether the visit will count, and if
     not why (counting.explain), before anything is saved."""
     user = access.signed_in_user(request)
-    elder = access.get_or_404(Elder.objects.visible_to(user), pk=elder_id)
+    elder = access.get_or_404(Elder.objects.visible_to(user, visiting=True), pk=elder_id)
     context = _check_context(
         elder,
         request.GET.get("mode", ""),
@@ -244,8 +319,16 @@ def _check_context(elder: Elder, mode: Any, visited_at: Any, refused: bool) -> d
         warnings.append("探访时间格式不正确，按今天检查。")
     if day > today:
         warnings.append("探访时间不能晚于现在。")
+    # 补录: the day's month is locked; the form then asks why (closing.py).
+    late = closing.lateness(elder.village_id, day, timezone.now()) if day <= today else None
+    late_words = (
+        f"{late.words()}，本次为补录：请在下面填写补录原因，仍可保存；"
+        f"经乡镇(街道)或县级民政审核同意后才计入{late.month.month}月。"
+        if late
+        else ""
+    )
     if mode not in VisitMode.values:
-        return {"check": {"mode_missing": True, "warnings": warnings}}
+        return {"check": {"mode_missing": True, "warnings": warnings, "late": late_words}}
     if mode == VisitMode.HOME and not elder.consents_to_home_visits and not refused:
         # 004_1657df0ed1e05604.txt 二(四): 入户探访须征得老年人或赡养人同意.
         warnings.append("该老人未同意入户探访：请记录为电话等其他方式，或勾选“老人拒绝探访”。")
@@ -258,6 +341,7 @@ def _check_context(elder: Elder, mode: Any, visited_at: Any, refused: bool) -> d
             "completes": [t.label for t in outcome.completes],
             "reasons": list(outcome.reasons),
             "day": day,
+            "late": late_words,
         }
     }
 
@@ -382,6 +466,13 @@ def board(request: HttpRequest, code: str | None = None) -> HttpResponse:
     context["may_record"] = user.can(Perm.VISITS_RECORD)
     context["may_call"] = user.can(Perm.PEOPLE_REVEAL)
     context["may_excuse"] = user.can(Perm.ASSIGNMENTS_MANAGE)
+    # Issue 16: visits outside a visitor's assignment, and deaths or moves reported.
+    context["outside_visits"] = list(
+        queries.outside_visits(Visit.objects.visible_to(user), region, today.replace(day=1))[:50]
+    )
+    context["pending_reports"] = change_reports.pending(
+        ChangeReport.objects.visible_to(user).filter(elder__village=region)
+    ).count()
     return render(request, "visits/board.html", context)
 
 

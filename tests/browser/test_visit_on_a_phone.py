@@ -115,7 +115,9 @@ def test_a_visitor_records_a_home_visit_on_a_phone(browser, located_phone, live_
     assert "已保存老人1的第1次探访记录。" in text
     assert "已完成：11月下半月例行探访" in phone.inner_text("#saved")
     assert "下一位：老人2" in phone.inner_text("#saved")
-    assert "老人1" in phone.inner_text("#done")
+    # One card per elder (issue 16): the task done shows on 老人1's card.
+    card = phone.locator("li.task", has_text="老人1").inner_text()
+    assert "已完成" in card and "11月下半月例行探访" in card
     assert "老人1" not in phone.inner_text("#this-period")
     assert "老人2" in phone.inner_text("#this-period")
     assert fits_the_screen(phone)

@@ -1,4 +1,5 @@
-"""An elder of 村A with a visitor, and the clock on 2026-11-23, for the closed loop."""
+"""An elder of 村A with visitor_a responsible for them (包干), and the clock on
+2026-11-23, for the closed loop."""
 
 import uuid
 from typing import Any
@@ -6,7 +7,7 @@ from typing import Any
 import pytest
 
 from tanfang.visits.actions import record_visit
-from tanfang.visits.models import Visit
+from tanfang.visits.models import Visit, Visitor
 from tests.conftest import aware
 from tests.visits.factories import GOOD, PNG, assign, follow_shishi, make_elder, make_visitor
 
@@ -18,15 +19,17 @@ def frozen(time_machine):
 
 @pytest.fixture
 def elder(users, regions):
+    """Assigned to visitor_a (包干): a visitor sees, and raises for, only the
+    elders assigned to them (issue 16, access.assigned_only)."""
     follow_shishi(users)
-    return make_elder(users, regions, ability="severe", consents_to_photos=True)
+    made = make_elder(users, regions, ability="severe", consents_to_photos=True)
+    assign(users, made, make_visitor(users, regions))
+    return made
 
 
 @pytest.fixture
-def visitor(users, regions, elder):
-    made = make_visitor(users, regions)
-    assign(users, elder, made)
-    return made
+def visitor(users, elder):
+    return Visitor.objects.get(user=users["visitor_a"])
 
 
 def visit_of(users, elder, visitor, *, number: int, **overrides: Any) -> Visit:

@@ -9,10 +9,10 @@ import pytest
 
 from tanfang.audit.models import Action, AuditEvent
 from tanfang.care.models import Emergency, EmergencyStep, Hazard, Need, NeedEvent
-from tanfang.visits.models import VisitTask
+from tanfang.visits.models import Visitor, VisitTask
 from tests.care.conftest import visit_of
 from tests.conftest import VILLAGE_A, VILLAGE_B, aware
-from tests.visits.factories import GOOD, make_elder
+from tests.visits.factories import GOOD, assign, make_elder, make_visitor
 
 API = "/api/v1"
 JPEG = b"\xff\xd8\xff\xe0" + b"0" * 100
@@ -214,6 +214,7 @@ def test_it_refuses_bad_needs_with_422_in_chinese_and_stores_nothing(
 def test_it_lists_needs_by_filter(client_for, users, regions, need, time_machine):
     measured(client_for("liaison_a"), need["id"], due_on="2026-11-25")
     other = make_elder(users, regions, 2)
+    assign(users, other, Visitor.objects.get(user=users["visitor_a"]))  # the visitor's own
     time_machine.move_to(aware(2026, 11, 30, 10, 0), tick=False)
     newer = post(
         client_for("visitor_a"),
@@ -368,6 +369,7 @@ def test_it_refuses_bad_hazards_with_422_in_chinese_and_stores_nothing(
 
 def test_it_refuses_a_photo_when_the_elder_does_not_consent(client_for, users, regions):
     other = make_elder(users, regions, 2)
+    assign(users, other, make_visitor(users, regions))  # the visitor's own
     made = post(
         client_for("visitor_a"),
         "/hazards",

@@ -83,15 +83,22 @@ def test_it_shows_a_supervisor_the_export_but_not_the_import(client_for):
     assert "/exchange/elders/template/" not in page.content.decode()
 
 
-def test_it_lets_a_visitor_import_as_on_the_registration_page_but_not_export(client_for):
-    # The role table gives visitors PEOPLE_CHANGE (they register elders on the
-    # page) but not REPORTS_VIEW, which ledgers need.
+def test_it_refuses_a_visitor_the_import_and_the_export(client_for, upload):
+    # Visitors register no elders (issue 16; the village does, 000_4970ff49482a0570.txt
+    # 三(四)), so they import none; nor do they export ledgers (REPORTS_VIEW).
     client = client_for("visitor_a")
     page = client.get("/exchange/elders/")
 
-    assert page.context["can_import"] and not page.context["can_export"]
-    assert client.get("/exchange/elders/template/").status_code == 200
+    assert not page.context["can_import"] and not page.context["can_export"]
+    assert "/exchange/elders/template/" not in page.content.decode()
+    assert client.get("/exchange/elders/template/").status_code == 403
+    assert upload(client, b"PK\x03\x04").status_code == 403
     assert client.get("/exchange/elders/export/").status_code == 403
+    assert not ImportJob.objects.exists()
+
+
+def test_it_hides_the_link_from_a_visitors_list(client_for):
+    assert "/exchange/elders/" not in client_for("visitor_a").get("/elders/").content.decode()
 
 
 def test_it_refuses_everything_to_the_auditor(client_for):

@@ -214,5 +214,5 @@ def test_it_refuses_to_run_for_an_uploader_who_lost_the_permission(queued, users
 
     job.refresh_from_db()
     assert job.state == State.REJECTED
-    assert "已无登记档案的权限" in job.message
+    assert "已无导入台账的权限" in job.message
     assert not Elder.objects.exists()

@@ -106,20 +106,31 @@ def test_the_daily_run_picks_up_the_80th_birthday(users, regions, elder, time_ma
     assert (elder.tier, elder.tier_reasons) == ("key", ["年满80周岁"])
 
 
+# 004_1657df0ed1e05604.txt 二(一): the classification, adjusted as things change.
+CITED = {"document": "004_1657df0ed1e05604.txt", "section": "二(一)"}
+
+
 def test_an_officer_overrides_a_tier_with_a_reason(users, elder):
     with pytest.raises(ValidationError) as raised:
-        override_tier(acting_user=users["township_a"], elder=elder, tier="general", reason="")
+        override_tier(
+            acting_user=users["township_a"], elder=elder, tier="general", reason="", **CITED
+        )
     assert raised.value.message_dict == {"reason": ["请填写调整理由。"]}
 
     override_tier(
-        acting_user=users["township_a"], elder=elder, tier="general", reason="已由子女接回同住"
+        acting_user=users["township_a"],
+        elder=elder,
+        tier="general",
+        reason="已由子女接回同住",
+        **CITED,
     )
 
     elder.refresh_from_db()
     assert (elder.tier, elder.tier_override) == ("key", "general")
     assert elder.tier_override_by == users["township_a"]
+    assert elder.tier_override_citation == "004_1657df0ed1e05604.txt 二(一)"
     with pytest.raises(PermissionDenied):
-        override_tier(acting_user=users["liaison_b"], elder=elder, tier="key", reason="x")
+        override_tier(acting_user=users["township_b"], elder=elder, tier="key", reason="x")
 
 
 def test_the_file_page_shows_the_tier_and_why(client_for, elder):

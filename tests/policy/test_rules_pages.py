@@ -76,7 +76,9 @@ def test_events_are_declared_and_ended_from_the_page(client_for):
     township.post(f"/rules/events/{event.pk}/end/")
     event.refresh_from_db()
     assert event.ends_on == date(2026, 11, 23)
-    assert client_for("liaison_b").post(f"/rules/events/{event.pk}/end/").status_code == 404
+    # Another township's officer: not found; a liaison may not end one (issue 16).
+    assert client_for("township_b").post(f"/rules/events/{event.pk}/end/").status_code == 404
+    assert client_for("liaison_a").post(f"/rules/events/{event.pk}/end/").status_code == 403
 
 
 def test_a_bad_event_is_named_and_not_stored(client_for):

@@ -96,7 +96,7 @@ def two_villages(users, regions, lin):
 # needs. `elder` stands for the id of 林阿婆 of 村A.
 OPERATIONS = [
     ("get", "/elders", None, "people.view"),
-    ("post", "/elders", {"name": "x", "id_number": "x", "village": VILLAGE_A}, "people.change"),
+    ("post", "/elders", {"name": "x", "id_number": "x", "village": VILLAGE_A}, "elders.register"),
     ("get", "/elders/{elder}", None, "people.view"),
     ("patch", "/elders/{elder}", {"name": "林婆婆"}, "people.change"),
     (
@@ -107,12 +107,12 @@ OPERATIONS = [
     ),
     ("post", "/elders/{elder}/categories", {"categories": ["独居"]}, "people.change"),
     ("get", "/elders/{elder}/life-events", None, "people.view"),
-    # visits.record or people.change: no role holds one without the other.
+    # visits.record or people.change: every role holding the second holds the first.
     (
         "post",
         "/elders/{elder}/life-events",
         {"change": "fell", "occurred_at": "2026-11-23T08:30:00+08:00"},
-        "people.change",
+        "visits.record",
     ),
 ]
 # Operations naming another object of the file, tested in their own modules.
@@ -188,8 +188,9 @@ def test_it_answers_401_in_json_to_an_anonymous_caller(client, lin, method, path
 
 @pytest.mark.parametrize(("method", "path", "body", "perm"), OPERATIONS)
 def test_it_refuses_a_role_without_the_permission_with_403_in_json(
-    users, client_for, lin, method, path, body, perm
+    users, client_for, lin, method, path, body, perm, cover
 ):
+    cover(lin)  # the visitor's own: refused by the permission, not by the scope
     lacking = {
         name: client_for(name) for name, user in users.items() if perm not in user.policy.perms
     }
@@ -279,7 +280,9 @@ def test_it_keeps_answers_out_of_shared_caches(client_for, lin):
 @pytest.mark.parametrize(
     ("username", "expected"),
     [
-        ("visitor_a", ["林阿婆"]),
+        # A visitor sees only the elders assigned to them: none here (with one,
+        # test_it_shows_a_visitor_only_the_files_assigned_to_them).
+        ("visitor_a", []),
         ("liaison_a", ["林阿婆"]),
         ("liaison_b", ["陈阿公"]),
         ("township_a", ["林阿婆"]),
@@ -330,8 +333,14 @@ def test_it_answers_the_same_404_for_a_file_that_does_not_exist(client_for, lin)
     assert response.json() == {"detail": "未找到"}
 
 
-def test_it_shows_a_file_of_their_own_village_to_a_visitor(client_for, lin):
-    assert client_for("visitor_a").get(file_url(lin)).json()["name"] == "林阿婆"
+def test_it_shows_a_visitor_only_the_files_assigned_to_them(client_for, lin, cover):
+    client = client_for("visitor_a")
+    assert client.get(file_url(lin)).status_code == 404
+
+    cover(lin)
+
+    assert client.get(file_url(lin)).json()["name"] == "林阿婆"
+    assert names(client.get(LIST)) == ["林阿婆"]
 
 
 # The list --------------------------------------------------------------------------

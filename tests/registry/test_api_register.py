@@ -132,9 +132,20 @@ def test_it_registers_with_only_the_required_fields(liaison):
     assert (elder.phone_token, elder.ability, elder.consents_to_visits) == ("", "", True)
 
 
-@pytest.mark.parametrize("username", ["visitor_a", "township_a", "county"])
-def test_it_lets_every_role_that_changes_files_register_in_its_subtree(client_for, username):
+@pytest.mark.parametrize("username", ["township_a", "county"])
+def test_it_lets_every_role_that_registers_files_register_in_its_subtree(client_for, username):
     assert post(client_for(username), body()).status_code == 201
+
+
+def test_it_refuses_a_visitor_a_new_file(client_for):
+    # Visitors report what they find; the village registers (issue 16,
+    # 000_4970ff49482a0570.txt 三(四)). tests/registry/test_permissions_refused.py
+    # tries every such route as every lower role.
+    response = post(client_for("visitor_a"), body())
+
+    assert response.status_code == 403
+    assert response.json() == {"detail": "您没有权限进行此操作。"}
+    assert not Elder.objects.exists()
 
 
 # Bad input: 422 with the field in `loc`, the Chinese message, nothing stored.

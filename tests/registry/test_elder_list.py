@@ -183,9 +183,10 @@ def test_it_lists_with_a_fixed_number_of_queries(
     client = client_for("liaison_a")
 
     # Session, user, OTP device, the user's region, the count, the page of
-    # elders with their villages, their categories; the session's last-seen
-    # time is saved (savepoint, update, release).
-    with django_assert_num_queries(10):
+    # elders with their villages, their categories, the reports of a death or
+    # a move waiting (issue 16); the session's last-seen time is saved
+    # (savepoint, update, release).
+    with django_assert_num_queries(11):
         response = client.get(URL)
 
     assert len(response.context["rows"]) == min(count, 50)

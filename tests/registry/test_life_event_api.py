@@ -79,7 +79,8 @@ def record(users, elder, user="liaison_a", **overrides):
 # --- Recording -------------------------------------------------------------------------
 
 
-def test_it_records_an_entry_and_answers_201_with_it(client_for, users, elder):
+def test_it_records_an_entry_and_answers_201_with_it(client_for, users, elder, cover):
+    cover(elder)  # a visitor records for the elders assigned to them
     response = post(client_for("visitor_a"), url(elder), body())
 
     assert response.status_code == 201
@@ -215,7 +216,8 @@ def test_it_lets_a_supervisor_read_but_not_record(client_for, users, elder):
 # --- Reading --------------------------------------------------------------------------------
 
 
-def test_it_lists_every_entry_newest_first_withdrawn_ones_too(client_for, users, elder):
+def test_it_lists_every_entry_newest_first_withdrawn_ones_too(client_for, users, elder, cover):
+    cover(elder)
     fall = record(users, elder)
     hospital = record(users, elder, change="hospitalised", occurred_at=aware(2026, 11, 23, 9, 0))
     withdraw_life_event(acting_user=users["township_a"], event=fall, reason="登记错了")

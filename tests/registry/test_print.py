@@ -376,16 +376,20 @@ def test_it_prints_everything_whole_only_through_the_audited_post(client_for, us
     assert "no-store" in response["Cache-Control"]
 
 
-def test_it_offers_the_full_printout_only_to_roles_that_may_reveal(client_for, elder):
+def test_it_offers_the_full_printout_only_to_roles_that_may_reveal(client_for, elder, cover):
+    cover(elder)
     offered = client_for("liaison_a").get(print_url(elder)).content.decode()
     not_offered = client_for("visitor_a").get(print_url(elder)).content.decode()
 
     assert "打印完整信息" in offered
-    assert "打印完整信息" not in not_offered
+    assert "返回档案" in not_offered and "打印完整信息" not in not_offered
 
 
 @pytest.mark.parametrize("username", ["visitor_a", "supervisor"])
-def test_it_refuses_the_full_printout_to_roles_that_may_not_reveal(username, client_for, elder):
+def test_it_refuses_the_full_printout_to_roles_that_may_not_reveal(
+    username, client_for, elder, cover
+):
+    cover(elder)
     response = client_for(username).post(print_url(elder))
 
     assert response.status_code == 403
@@ -401,7 +405,8 @@ def test_it_answers_404_to_the_liaison_of_another_village(client_for, elder):
     assert not reveals().exists()
 
 
-def test_it_links_the_form_from_the_file_page(client_for, elder):
+def test_it_links_the_form_from_the_file_page(client_for, elder, cover):
+    cover(elder)
     html = client_for("visitor_a").get(f"/elders/{elder.pk}/").content.decode()
 
     assert f'href="{print_url(elder)}"' in html

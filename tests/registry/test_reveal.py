@@ -228,7 +228,8 @@ def test_it_puts_a_reveal_button_next_to_each_masked_value(client_for, elder):
 
 
 @pytest.mark.parametrize("username", ["visitor_a", "supervisor"])
-def test_it_shows_no_reveal_button_to_roles_that_may_not_reveal(username, client_for, elder):
+def test_it_shows_no_reveal_button_to_roles_that_may_not_reveal(username, client_for, elder, cover):
+    cover(elder)  # the visitor's own elder: the file opens, masked
     html = client_for(username).get(f"/elders/{elder.pk}/").content.decode()
 
     assert ID_1940[:6] + "********" + ID_1940[-4:] in html

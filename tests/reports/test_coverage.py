@@ -27,7 +27,7 @@ from tests.conftest import (
     aware,
 )
 from tests.reports.fill import counter
-from tests.reports.test_report_pages import CARE, COUNTY_PAGE, SURGES
+from tests.reports.test_report_pages import ALERTS, ALERTS_BY_ROW, CARE, COUNTY_PAGE, LOCK, SURGES
 
 OCTOBER, NOVEMBER, DECEMBER = date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)
 DOUBLE_NINTH = "festival:重阳"
@@ -140,7 +140,7 @@ def test_it_shows_each_surges_coverage_beside_compliance(
     client = client_for("county")
 
     # The county's page, and the events' titles.
-    with django_assert_num_queries(COUNTY_PAGE + CARE + SURGES + 1):
+    with django_assert_num_queries(COUNTY_PAGE + CARE + LOCK + SURGES + ALERTS + ALERTS_BY_ROW + 1):
         response = client.get("/reports/?month=2026-10")
 
     assert response.status_code == 200
@@ -191,8 +191,8 @@ def test_the_dashboard_shows_this_months_surges(
 
     # The session, the user, the OTP device, the user's region; the counters,
     # the surges' counters and the events' titles, the tasks, the reviews, the
-    # elders without a visitor; the last-seen time.
-    with django_assert_num_queries(4 + 6 + 3):
+    # elders without a visitor; the alerts at the top; the last-seen time.
+    with django_assert_num_queries(4 + 6 + ALERTS + 3):
         response = client.get("/reports/dashboard/")
 
     board = response.context["board"]
@@ -201,8 +201,13 @@ def test_the_dashboard_shows_this_months_surges(
         ("高温", "75.0%"),
     ]
     html = response.content.decode()
+    assert '<span class="n">86.7%</span> 本月达标率' in html
     assert (
-        "达标率 86.7%；重阳节探访覆盖率 73.3%（11/15）；高温覆盖率 75.0%（3/4，必须探访）。" in html
+        '<span class="n">73.3%</span> 重阳节探访覆盖率<small>已探访 11 / 应探访 15</small>' in html
+    )
+    assert (
+        '<span class="n">75.0%</span> 高温覆盖率<small>已探访 3 / 应探访 4，必须探访</small>'
+        in html
     )
 
 

@@ -122,7 +122,9 @@ def test_it_keeps_the_dashboards_queries_whatever_the_number_of_elders(
         make_task(elder, date(2026, 11, 16), date(2026, 11, 20), date(2026, 11, 30))
     client = client_for("county")
 
-    with django_assert_num_queries(4 + 5 + 3):
+    # As the panel, and the alerts at the top of the page (open emergencies,
+    # hazards past their deadline: templates/care/_alerts.html).
+    with django_assert_num_queries(4 + 5 + 2 + 3):
         response = client.get("/reports/dashboard/")
 
     assert response.context["board"].overdue_tasks == 16

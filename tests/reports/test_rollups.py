@@ -448,7 +448,15 @@ def test_a_tier_override_moves_the_elder_between_tiers(users, regions, visitors,
     elder = register(users, regions, 1)
     assert counts(VILLAGE_A, OCTOBER, "tier:general") == (1, 0, 0, 0)
 
-    override_tier(acting_user=users["county"], elder=elder, tier="key", reason="子女长期在外")
+    override_tier(
+        acting_user=users["county"],
+        elder=elder,
+        tier="key",
+        reason="子女长期在外",
+        # 000_4970ff49482a0570.txt 四(二): 重点对象
+        document="000_4970ff49482a0570.txt",
+        section="四(二)",
+    )
 
     assert counts(VILLAGE_A, OCTOBER, "tier:general") == (0, 0, 0, 0)
     assert counts(VILLAGE_A, OCTOBER, "tier:key") == (1, 0, 0, 0)

@@ -160,9 +160,10 @@ def test_it_pins_the_boards_queries(client_for, setting, django_assert_num_queri
     client = client_for("liaison_a")
     # The session, the user, the OTP device, the user's region (the board's
     # village and the bar), the user's visitor record, the elders with their
-    # last visits, their month's tasks, their visitors, and the session's
-    # last-seen time (savepoint, update, release).
-    with django_assert_num_queries(11):
+    # last visits, their month's tasks, their visitors, the month's visits
+    # outside an assignment and the reports of a death or a move waiting
+    # (issue 16), and the session's last-seen time (savepoint, update, release).
+    with django_assert_num_queries(13):
         client.get("/visits/board/")
 
 

@@ -2,7 +2,7 @@
 what it finds, idempotency by UUID, and every kind of bad input refused with
 the field named and nothing stored.
 
-The clock stands on 2026-11-23; the visits tested are of October 2026, in
+The clock stands on 2026-11-04, before October locks; the visits tested are of October 2026, in
 tasks made here, so that the tasks the registry makes for November and
 December stay out of the way.
 """
@@ -33,7 +33,8 @@ from tests.visits.factories import (
 
 @pytest.fixture(autouse=True)
 def frozen(time_machine):
-    time_machine.move_to(aware(2026, 11, 23, 10, 0), tick=False)
+    # Before October's figures lock on 5 November (issue 16 "Closed months").
+    time_machine.move_to(aware(2026, 11, 4, 10, 0), tick=False)
 
 
 @pytest.fixture
@@ -119,7 +120,8 @@ def test_it_stores_a_phone_visit_to_a_key_elder_but_does_not_count_it(users, set
     assert VisitTask.objects.filter(done_at__isnull=False).count() == 0
 
 
-def test_it_completes_an_overdue_task_late_inside_its_period(users, setting):
+def test_it_completes_an_overdue_task_late_inside_its_period(users, setting, time_machine):
+    time_machine.move_to(aware(2026, 10, 1, 9, 0), tick=False)  # September not yet locked
     # Linzi: visits by the 20th (003_fe235aaa23e67560.txt 五(二)); later in the
     # month is overdue, not missed.
     elder = setting["elder"]
@@ -131,7 +133,8 @@ def test_it_completes_an_overdue_task_late_inside_its_period(users, setting):
     assert VisitTask.objects.get(pk=task.pk).done_at is not None
 
 
-def test_it_does_not_complete_a_task_whose_period_is_over(users, setting):
+def test_it_does_not_complete_a_task_whose_period_is_over(users, setting, time_machine):
+    time_machine.move_to(aware(2026, 10, 1, 9, 0), tick=False)  # September not yet locked
     task = make_task(setting["elder"], date(2026, 9, 1), date(2026, 9, 15), key="regular:9")
 
     visit(users, setting, visited_at=aware(2026, 9, 16, 9, 0))

@@ -181,7 +181,14 @@ def test_it_cancels_the_visits_when_the_elder_declines_them(users, elder):
 
 
 def test_it_follows_an_officers_tier(users, elder):
-    override_tier(acting_user=users["county"], elder=elder, tier="key", reason="独居且患病")
+    override_tier(
+        acting_user=users["county"],
+        elder=elder,
+        tier="key",
+        reason="独居且患病",
+        document="000_4970ff49482a0570.txt",
+        section="四(二)",
+    )
 
     assert [start for _, start, _ in open_tasks(elder)] == [
         date(2026, 11, 16),
