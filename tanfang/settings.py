@@ -281,6 +281,8 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "tanfang" / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# The phone app's manifest, which Python's mimetypes does not know.
+WHITENOISE_MIMETYPES = {".webmanifest": "application/manifest+json"}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
